@@ -1,0 +1,183 @@
+public import Events
+public import Liquidity
+
+/// Settings of the instrument stage.
+public struct InstrumentStageConfiguration: Sendable, Equatable {
+    public var metrics = MetricsConfiguration()
+    public var topics = TopicNames()
+    public init() {}
+}
+
+/// The instrument stage (SPEC §1): one task per partition of the co-partitioned `quotes`/`trades` topics,
+/// each merging its inputs in event-time order and keeping the state of its instruments.
+///
+/// Pure: the same inputs in the same order give the same outputs, whether they come from Kafka (`run`,
+/// `replay`) or from files (`backtest`). Sources enqueue, then ``drain(canSkip:emit:)`` merges and processes.
+public struct InstrumentStage: Sendable {
+    public let configuration: InstrumentStageConfiguration
+    /// Reference data, a global table keyed by symbol.
+    public private(set) var instruments: [String: Instrument] = [:]
+    var tasks: [Int32: InstrumentTask] = [:]
+    /// Rejected inputs by reason, since start.
+    public private(set) var rejectedByReason: [RejectReason: Int] = [:]
+
+    public init(configuration: InstrumentStageConfiguration) { self.configuration = configuration }
+
+    /// Applies an instrument update (nil: delisted).
+    public mutating func apply(instrument: Instrument?, symbol: String) {
+        instruments[symbol] = instrument
+        let multiplier = instrument?.multiplier ?? 1
+        for p in tasks.keys { tasks[p]!.setMultiplier(multiplier, for: symbol) }
+    }
+
+    /// The partitions that have tasks.
+    public var partitions: [Int32] { tasks.keys.sorted() }
+
+    /// Drops the tasks (and state) of `partitions`, as on a revoke.
+    public mutating func remove(partitions: [Int32]) {
+        for p in partitions { tasks[p] = nil }
+    }
+
+    /// The merge-time fallback for an input of `kind` on `partition` that has no usable `ts`.
+    public func fallbackTs(partition: Int32, kind: InputKind) -> Int64 {
+        tasks[partition]?.lastTs[kind.rawValue] ?? Int64.min
+    }
+
+    /// Buffers one input for its task.
+    public mutating func enqueue(_ input: PendingInput, partition: Int32) {
+        if tasks[partition] == nil { tasks[partition] = InstrumentTask(partition: partition) }
+        tasks[partition]!.enqueue(input)
+    }
+
+    /// Inputs buffered but not yet processed.
+    public var buffered: Int { tasks.values.reduce(0) { $0 + $1.buffered } }
+
+    /// Processes every buffered input that the merge order allows, task by task in partition order.
+    /// - Parameter canSkip: whether the task of `partition` may go on without waiting for input of `kind` when
+    ///   that input's buffer is empty (its source is exhausted, or idle for `max_idle` in live mode).
+    public mutating func drain(canSkip: (Int32, InputKind) -> Bool, emit: (OutputRecord) -> Void) {
+        let context = TaskContext(configuration: configuration, instruments: instruments)
+        for p in tasks.keys.sorted() {
+            tasks[p]!.drain(context: context, canSkip: { canSkip(p, $0) }, emit: emit)
+        }
+        for p in tasks.keys.sorted() { tasks[p]!.takeRejected(into: &rejectedByReason) }
+    }
+
+    /// Closes every open interval (end of a backtest or a bounded replay), in partition then symbol order.
+    public mutating func closeAll(emit: (OutputRecord) -> Void) {
+        for p in tasks.keys.sorted() { tasks[p]!.closeAll(emit: emit) }
+    }
+
+    /// Per input topic and partition, the next offset to read: everything before it has been processed.
+    public func processedOffsets() -> [(kind: InputKind, partition: Int32, nextOffset: Int64)] {
+        var result: [(InputKind, Int32, Int64)] = []
+        for p in tasks.keys.sorted() {
+            for kind in InputKind.allCases {
+                if let offset = tasks[p]!.processedOffset[kind.rawValue] { result.append((kind, p, offset + 1)) }
+            }
+        }
+        return result
+    }
+
+}
+
+/// What a task reads from its stage while processing.
+struct TaskContext {
+    let configuration: InstrumentStageConfiguration
+    let instruments: [String: Instrument]
+
+    func metricsTemplate(for symbol: String) -> InstrumentMetrics {
+        var m = InstrumentMetrics(symbol: symbol, configuration: configuration.metrics)
+        m.multiplier = instruments[symbol]?.multiplier ?? 1
+        return m
+    }
+}
+
+/// One partition's merge buffers and instrument states.
+struct InstrumentTask: Sendable {
+    let partition: Int32
+    var queues: [FIFO<PendingInput>] = [FIFO(), FIFO()]
+    var lastTs: [Int64] = [Int64.min, Int64.min]
+    var processedOffset: [Int64?] = [nil, nil]
+    /// The task's event time: the largest `ts` merged so far.
+    var eventTime = Int64.min
+    var metrics: [String: InstrumentMetrics] = [:]
+    /// The last input merged per instrument: the cause of a record closed at the end of input.
+    var lastOrigin: [String: Origin] = [:]
+    var rejectedCounts: [RejectReason: Int] = [:]
+
+    init(partition: Int32) { self.partition = partition }
+
+    var buffered: Int { queues[0].count + queues[1].count }
+
+    mutating func enqueue(_ input: PendingInput) {
+        queues[input.kind.rawValue].append(input)
+        if case .rejected = input.payload {} else { lastTs[input.kind.rawValue] = max(lastTs[input.kind.rawValue], input.ts) }
+    }
+
+    mutating func setMultiplier(_ multiplier: Double, for symbol: String) {
+        metrics[symbol]?.multiplier = multiplier
+    }
+
+    mutating func drain(context: TaskContext, canSkip: (InputKind) -> Bool, emit: (OutputRecord) -> Void) {
+        while true {
+            let q = queues[0].first
+            let t = queues[1].first
+            let next: InputKind
+            switch (q, t) {
+            case let (q?, t?): next = q.precedes(t) ? .quotes : .trades
+            case (.some, nil): guard canSkip(.trades) else { return }; next = .quotes
+            case (nil, .some): guard canSkip(.quotes) else { return }; next = .trades
+            case (nil, nil): return
+            }
+            let input = queues[next.rawValue].removeFirst()
+            process(input, context: context, emit: emit)
+            processedOffset[next.rawValue] = input.offset
+        }
+    }
+
+    private mutating func process(_ input: PendingInput, context: TaskContext, emit: (OutputRecord) -> Void) {
+        let topic = context.configuration.topics.name(of: input.kind)
+        let origin = Origin(topic: topic, partition: partition, offset: input.offset)
+        switch input.payload {
+        case .rejected(let rejected):
+            rejectedCounts[rejected.error.reason, default: 0] += 1
+            emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
+        case .quote(let quote):
+            eventTime = max(eventTime, quote.ts)
+            let closed = update(quote.instrument, context: context) { $0.apply(quote: quote) }
+            if let closed { emitMetrics(closed, origin: origin, emit: emit) }
+            lastOrigin[quote.instrument] = origin
+        case .trade(let trade):
+            eventTime = max(eventTime, trade.ts)
+            let closed = update(trade.instrument, context: context) { $0.apply(trade: trade) }
+            if let closed { emitMetrics(closed, origin: origin, emit: emit) }
+            lastOrigin[trade.instrument] = origin
+        }
+    }
+
+    private mutating func update(
+        _ symbol: String, context: TaskContext, _ body: (inout InstrumentMetrics) -> LiquidityRecord?
+    ) -> LiquidityRecord? {
+        if metrics[symbol] == nil { metrics[symbol] = context.metricsTemplate(for: symbol) }
+        return body(&metrics[symbol]!)
+    }
+
+    mutating func closeAll(emit: (OutputRecord) -> Void) {
+        for symbol in metrics.keys.sorted() {
+            if let record = metrics[symbol]!.close(), let origin = lastOrigin[symbol] {
+                emitMetrics(record, origin: origin, emit: emit)
+            }
+        }
+    }
+
+    mutating func takeRejected(into totals: inout [RejectReason: Int]) {
+        for (reason, n) in rejectedCounts { totals[reason, default: 0] += n }
+        rejectedCounts.removeAll(keepingCapacity: true)
+    }
+
+    private func emitMetrics(_ record: LiquidityRecord, origin: Origin, emit: (OutputRecord) -> Void) {
+        emit(OutputRecord(topic: .liquidityMetrics, key: Array(record.instrument.utf8), value: record.encoded(),
+                          origin: origin))
+    }
+}

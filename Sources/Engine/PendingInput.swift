@@ -1,0 +1,75 @@
+public import Events
+
+/// A decoded (or rejected) input waiting in a task's merge buffer.
+public struct PendingInput: Sendable {
+    public enum Payload: Sendable {
+        case quote(Quote)
+        case trade(Trade)
+        case rejected(RejectedInput)
+    }
+
+    /// Merge key: event time. A rejected input takes its predecessor's, so it keeps its place in its stream.
+    public var ts: Int64
+    public var kind: InputKind
+    public var offset: Int64
+    public var payload: Payload
+
+    /// Decodes one `quotes` or `trades` value; failures become `.rejected` with the reason, never a crash.
+    /// - Parameters:
+    ///   - fallbackTs: merge time for an input without a usable `ts` (the previous input's of the same stream).
+    public static func decode(
+        kind: InputKind, origin: Origin, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        fallbackTs: Int64
+    ) -> PendingInput {
+        do throws(DecodeError) {
+            guard let value, value.count > 0 else { throw DecodeError(.decodeError, "empty value (tombstone)") }
+            switch kind {
+            case .quotes:
+                let quote = try Quote.decode(value)
+                return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote))
+            case .trades:
+                let trade = try Trade.decode(value)
+                return PendingInput(ts: trade.ts, kind: kind, offset: origin.offset, payload: .trade(trade))
+            }
+        } catch {
+            let rejected = RejectedInput(origin: origin, key: key.map { Array($0) }, value: value.map { Array($0) },
+                                         error: error)
+            return PendingInput(ts: fallbackTs, kind: kind, offset: origin.offset, payload: .rejected(rejected))
+        }
+    }
+
+    /// Merge order (SPEC §3): `(ts, quotes before trades, offset)`.
+    @inline(__always)
+    func precedes(_ other: PendingInput) -> Bool {
+        if ts != other.ts { return ts < other.ts }
+        if kind != other.kind { return kind < other.kind }
+        return offset < other.offset
+    }
+}
+
+/// A first-in first-out buffer that reuses its storage.
+struct FIFO<Element> {
+    private var storage: [Element] = []
+    private var head = 0
+
+    var isEmpty: Bool { head == storage.count }
+    var count: Int { storage.count - head }
+    var first: Element? { isEmpty ? nil : storage[head] }
+
+    mutating func append(_ element: Element) { storage.append(element) }
+
+    mutating func removeFirst() -> Element {
+        let element = storage[head]
+        head += 1
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 4096, head * 2 >= storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
+        return element
+    }
+}
+
+extension FIFO: Sendable where Element: Sendable {}

@@ -1,0 +1,154 @@
+public import Events
+
+/// The input topics of the instrument stage, in merge rank: at equal `ts`, quotes come before trades.
+public enum InputKind: Int, Sendable, CaseIterable, Comparable {
+    case quotes = 0
+    case trades = 1
+
+    public static func < (a: InputKind, b: InputKind) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// The output topics.
+public enum OutputTopic: Sendable, Hashable, CaseIterable {
+    case liquidityMetrics
+    case dlq
+}
+
+/// Configurable topic names (SPEC §1 defaults).
+public struct TopicNames: Sendable, Equatable {
+    public var instruments = "instruments"
+    public var quotes = "quotes"
+    public var trades = "trades"
+    public var accounts = "accounts"
+    public var liquidityMetrics = "liquidity-metrics"
+    public var triggers = "backstop-triggers"
+    public var marks = "backstop-marks"
+    public var fills = "backstop-fills"
+    public var marginCalls = "margin-calls"
+    public var accountMargin = "account-margin"
+    public var dlq = "backstop-dlq"
+
+    public init() {}
+
+    public func name(of kind: InputKind) -> String {
+        switch kind {
+        case .quotes: quotes
+        case .trades: trades
+        }
+    }
+
+    public func name(of topic: OutputTopic) -> String {
+        switch topic {
+        case .liquidityMetrics: liquidityMetrics
+        case .dlq: dlq
+        }
+    }
+
+    /// Output schema names, for the `schema: <name>/<version>` header.
+    public static func schema(of topic: OutputTopic) -> String {
+        switch topic {
+        case .liquidityMetrics: "liquidity-metrics/1"
+        case .dlq: "backstop-dlq/1"
+        }
+    }
+}
+
+/// Where an input came from: topic, partition and offset (in a backtest, the offset is the line number).
+public struct Origin: Sendable, Hashable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+    }
+
+    /// The `source` header value: `<topic>/<partition>/<offset>`.
+    public var header: String { "\(topic)/\(partition)/\(offset)" }
+}
+
+/// One output message: topic, key, JSON value and the input that caused it.
+public struct OutputRecord: Sendable, Equatable {
+    public var topic: OutputTopic
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    public var origin: Origin
+
+    public init(topic: OutputTopic, key: [UInt8]?, value: [UInt8], origin: Origin) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.origin = origin
+    }
+}
+
+/// An input that failed decoding or validation, kept as received for the DLQ.
+public struct RejectedInput: Sendable, Equatable {
+    public var origin: Origin
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var error: DecodeError
+
+    public init(origin: Origin, key: [UInt8]?, value: [UInt8]?, error: DecodeError) {
+        self.origin = origin
+        self.key = key
+        self.value = value
+        self.error = error
+    }
+
+    /// The `backstop-dlq` record (SPEC §8). `ts` is the task's event time when the input was merged.
+    public func dlqRecord(eventTime: Int64) -> OutputRecord {
+        var w = JSONWriter(capacity: 256 + (value?.count ?? 0))
+        w.beginObject()
+        w.key("topic"); w.string(origin.topic)
+        w.key("partition"); w.integer(Int64(origin.partition))
+        w.key("offset"); w.integer(origin.offset)
+        w.key("key")
+        if let key { w.string(String(decoding: key, as: UTF8.self)) } else { w.null() }
+        w.key("value")
+        var isBase64 = false
+        if let value {
+            if let text = String(validating: value, as: UTF8.self) {
+                w.string(text)
+            } else {
+                w.string(Base64.encode(value))
+                isBase64 = true
+            }
+        } else {
+            w.null()
+        }
+        if isBase64 { w.key("value_base64"); w.bool(true) }
+        w.key("error"); w.string(error.message)
+        w.key("reason"); w.string(error.reason.rawValue)
+        w.key("ts"); w.integer(eventTime)
+        w.endObject()
+        return OutputRecord(topic: .dlq, key: key, value: w.bytes, origin: origin)
+    }
+}
+
+/// Standard base64 (RFC 4648) with padding.
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 2 < bytes.count {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest == 1 {
+            let n = UInt32(bytes[i]) << 16
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
+        } else if rest == 2 {
+            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
+            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,151 @@
+/// One price level of a book: price and size.
+public struct BookLevel: Sendable, Hashable {
+    public var price: Double
+    public var size: Double
+    public init(price: Double, size: Double) { self.price = price; self.size = size }
+}
+
+/// A full top-of-book snapshot (`quotes` topic, SPEC §2). Levels are best first.
+public struct Quote: Sendable, Equatable {
+    public var instrument: String
+    /// Event time, µs since the epoch.
+    public var ts: Int64
+    public var bid: Double
+    public var bidSize: Double
+    public var ask: Double
+    public var askSize: Double
+    /// Bid levels, best (highest) first; when the input has none, the single best level.
+    public var bids: [BookLevel]
+    /// Ask levels, best (lowest) first; when the input has none, the single best level.
+    public var asks: [BookLevel]
+    /// The option's mark implied volatility (annualized, decimal), if given.
+    public var iv: Double?
+
+    public init(instrument: String, ts: Int64, bid: Double, bidSize: Double, ask: Double, askSize: Double,
+                bids: [BookLevel]? = nil, asks: [BookLevel]? = nil, iv: Double? = nil) {
+        self.instrument = instrument
+        self.ts = ts
+        self.bid = bid
+        self.bidSize = bidSize
+        self.ask = ask
+        self.askSize = askSize
+        self.bids = bids ?? [BookLevel(price: bid, size: bidSize)]
+        self.asks = asks ?? [BookLevel(price: ask, size: askSize)]
+        self.iv = iv
+    }
+
+    public var mid: Double { (bid + ask) / 2 }
+}
+
+extension Quote {
+    /// Decodes and validates one `quotes` value.
+    /// - Throws: ``DecodeError`` naming the field: malformed JSON, a missing or mistyped field, a non-positive or
+    ///   non-finite price or size, a crossed book (bid > ask) or levels out of order.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Quote {
+        var r = JSONReader(bytes)
+        var instrument: String?
+        var ts: Int64?
+        var bid = Double.nan, bidSize = Double.nan, ask = Double.nan, askSize = Double.nan
+        var seen: UInt8 = 0
+        var bids: [BookLevel]?
+        var asks: [BookLevel]?
+        var iv: Double?
+        guard try r.peekKind() == .object else { throw DecodeError(.decodeError, "value is not a JSON object") }
+        try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+            if key == "instrument" { instrument = try field("instrument") { () throws(DecodeError) in try r.readString() } }
+            else if key == "ts" { ts = try field("ts") { () throws(DecodeError) in try r.readInt64() } }
+            else if key == "bid" { bid = try field("bid") { () throws(DecodeError) in try r.readDouble() }; seen |= 1 }
+            else if key == "bid_size" { bidSize = try field("bid_size") { () throws(DecodeError) in try r.readDouble() }; seen |= 2 }
+            else if key == "ask" { ask = try field("ask") { () throws(DecodeError) in try r.readDouble() }; seen |= 4 }
+            else if key == "ask_size" { askSize = try field("ask_size") { () throws(DecodeError) in try r.readDouble() }; seen |= 8 }
+            else if key == "bids" { bids = try field("bids") { () throws(DecodeError) in try readLevels(&r) } }
+            else if key == "asks" { asks = try field("asks") { () throws(DecodeError) in try readLevels(&r) } }
+            else if key == "iv" {
+                iv = try field("iv") { () throws(DecodeError) in r.readNullIfPresent() ? nil : try r.readDouble() }
+            } else { try r.skipValue() }
+        }
+        try r.expectEnd()
+        guard let instrument else { throw DecodeError(.missingField, "missing field 'instrument'") }
+        guard let ts else { throw DecodeError(.missingField, "missing field 'ts'") }
+        for (bit, name) in [(UInt8(1), "bid"), (2, "bid_size"), (4, "ask"), (8, "ask_size")] where seen & bit == 0 {
+            throw DecodeError(.missingField, "missing field '\(name)'")
+        }
+        let quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
+                          bids: bids, asks: asks, iv: iv)
+        try quote.validate()
+        return quote
+    }
+
+    /// Checks SPEC §3/§8 value rules.
+    public func validate() throws(DecodeError) {
+        guard !instrument.isEmpty else { throw DecodeError(.invalidValue, "'instrument' is empty") }
+        try positive(bid, "bid")
+        try positive(bidSize, "bid_size")
+        try positive(ask, "ask")
+        try positive(askSize, "ask_size")
+        if let iv {
+            guard iv.isFinite else { throw DecodeError(.nonFinite, "'iv' is not finite") }
+            guard iv > 0 else { throw DecodeError(.nonPositive, "'iv' must be positive") }
+        }
+        guard bid <= ask else { throw DecodeError(.crossedBook, "crossed book: bid \(bid) > ask \(ask)") }
+        guard !bids.isEmpty, !asks.isEmpty else { throw DecodeError(.missingField, "'bids' and 'asks' must not be empty") }
+        for (i, level) in bids.enumerated() {
+            try positive(level.price, "bids[\(i)] price")
+            try positive(level.size, "bids[\(i)] size")
+            if i > 0, level.price > bids[i - 1].price {
+                throw DecodeError(.levelsOutOfOrder, "bids out of order at level \(i)")
+            }
+        }
+        for (i, level) in asks.enumerated() {
+            try positive(level.price, "asks[\(i)] price")
+            try positive(level.size, "asks[\(i)] size")
+            if i > 0, level.price < asks[i - 1].price {
+                throw DecodeError(.levelsOutOfOrder, "asks out of order at level \(i)")
+            }
+        }
+        guard bids[0].price <= asks[0].price else {
+            throw DecodeError(.crossedBook, "crossed book: bids[0] \(bids[0].price) > asks[0] \(asks[0].price)")
+        }
+    }
+}
+
+/// Reads `[[price, size], …]`.
+func readLevels(_ r: inout JSONReader) throws(DecodeError) -> [BookLevel] {
+    guard try r.peekKind() == .array else { throw DecodeError(.wrongType, "expected an array of [price, size]") }
+    var levels: [BookLevel] = []
+    levels.reserveCapacity(10)
+    try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+        guard try r.peekKind() == .array else { throw DecodeError(.wrongType, "expected a [price, size] pair") }
+        var values = (Double.nan, Double.nan)
+        var n = 0
+        try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+            let v = try r.readDouble()
+            if n == 0 { values.0 = v } else if n == 1 { values.1 = v }
+            n += 1
+        }
+        guard n == 2 else { throw DecodeError(.wrongType, "a level must be [price, size]") }
+        levels.append(BookLevel(price: values.0, size: values.1))
+    }
+    return levels
+}
+
+/// Runs a field reader, prefixing its errors with the field name.
+@inline(__always)
+func field<T>(_ name: StaticString, _ read: () throws(DecodeError) -> T) throws(DecodeError) -> T {
+    do {
+        return try read()
+    } catch {
+        throw DecodeError(error.reason, "field '\(name)': \(error.message)")
+    }
+}
+
+@inline(__always)
+func positive(_ value: Double, _ name: @autoclosure () -> String) throws(DecodeError) {
+    guard value.isFinite else { throw DecodeError(.nonFinite, "'\(name())' is not finite") }
+    guard value > 0 else { throw DecodeError(.nonPositive, "'\(name())' must be positive, got \(value)") }
+}
+
+@inline(__always)
+func finite(_ value: Double, _ name: @autoclosure () -> String) throws(DecodeError) {
+    guard value.isFinite else { throw DecodeError(.nonFinite, "'\(name())' is not finite") }
+}

@@ -1,0 +1,80 @@
+/// The aggressor side of a trade, or an account's side of a fill.
+public enum Side: String, Sendable, Hashable {
+    case buy, sell
+}
+
+/// A trade (`trades` topic, SPEC §2). With `buyer`/`seller` it is also a fill for each named account.
+public struct Trade: Sendable, Equatable {
+    public var instrument: String
+    public var ts: Int64
+    public var id: String
+    public var price: Double
+    public var size: Double
+    /// The aggressor side.
+    public var side: Side
+    public var buyer: String?
+    public var seller: String?
+    /// Fraction of notional charged to both sides.
+    public var fee: Double?
+
+    public init(instrument: String, ts: Int64, id: String, price: Double, size: Double, side: Side,
+                buyer: String? = nil, seller: String? = nil, fee: Double? = nil) {
+        self.instrument = instrument
+        self.ts = ts
+        self.id = id
+        self.price = price
+        self.size = size
+        self.side = side
+        self.buyer = buyer
+        self.seller = seller
+        self.fee = fee
+    }
+
+    /// Decodes and validates one `trades` value.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Trade {
+        var r = JSONReader(bytes)
+        var instrument: String?, id: String?, side: Side?, buyer: String?, seller: String?
+        var ts: Int64?
+        var price: Double?, size: Double?, fee: Double?
+        guard try r.peekKind() == .object else { throw DecodeError(.decodeError, "value is not a JSON object") }
+        try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+            if key == "instrument" { instrument = try field("instrument") { () throws(DecodeError) in try r.readString() } }
+            else if key == "ts" { ts = try field("ts") { () throws(DecodeError) in try r.readInt64() } }
+            else if key == "id" { id = try field("id") { () throws(DecodeError) in try r.readString() } }
+            else if key == "price" { price = try field("price") { () throws(DecodeError) in try r.readDouble() } }
+            else if key == "size" { size = try field("size") { () throws(DecodeError) in try r.readDouble() } }
+            else if key == "side" {
+                let s = try field("side") { () throws(DecodeError) in try r.readString() }
+                guard let parsed = Side(rawValue: s) else { throw DecodeError(.invalidValue, "field 'side': '\(s)' is not buy or sell") }
+                side = parsed
+            } else if key == "buyer" {
+                buyer = try field("buyer") { () throws(DecodeError) in r.readNullIfPresent() ? nil : try r.readString() }
+            } else if key == "seller" {
+                seller = try field("seller") { () throws(DecodeError) in r.readNullIfPresent() ? nil : try r.readString() }
+            } else if key == "fee" {
+                fee = try field("fee") { () throws(DecodeError) in r.readNullIfPresent() ? nil : try r.readDouble() }
+            } else { try r.skipValue() }
+        }
+        try r.expectEnd()
+        guard let instrument else { throw DecodeError(.missingField, "missing field 'instrument'") }
+        guard let ts else { throw DecodeError(.missingField, "missing field 'ts'") }
+        guard let id else { throw DecodeError(.missingField, "missing field 'id'") }
+        guard let price else { throw DecodeError(.missingField, "missing field 'price'") }
+        guard let size else { throw DecodeError(.missingField, "missing field 'size'") }
+        guard let side else { throw DecodeError(.missingField, "missing field 'side'") }
+        let trade = Trade(instrument: instrument, ts: ts, id: id, price: price, size: size, side: side,
+                          buyer: buyer, seller: seller, fee: fee)
+        try trade.validate()
+        return trade
+    }
+
+    public func validate() throws(DecodeError) {
+        guard !instrument.isEmpty else { throw DecodeError(.invalidValue, "'instrument' is empty") }
+        try positive(price, "price")
+        try positive(size, "size")
+        if let fee { try finite(fee, "fee") }
+        if let buyer, let seller, buyer == seller {
+            throw DecodeError(.invalidValue, "'buyer' and 'seller' are the same account")
+        }
+    }
+}

@@ -1,0 +1,185 @@
+public import Events
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The liquidity state of one instrument, updated event by event in merge order (SPEC §3).
+///
+/// Intervals are `[start, end)`, aligned to multiples of W since the epoch. An interval closes when the first
+/// event with `ts ≥ end` arrives (``apply(quote:)``/``apply(trade:multiplier:)`` return the closed record) or
+/// when the input ends (``close()``). Work per event is O(book levels); nothing is recomputed over the lookback.
+public struct InstrumentMetrics: Sendable {
+    public let symbol: String
+    let configuration: MetricsConfiguration
+
+    // The current interval, nil before the first event.
+    var intervalStart: Int64?
+    var intervalEnd: Int64 = 0
+    var interval = IntervalAccumulator()
+
+    // The last quote ever merged, and when it arrived.
+    var lastQuote: Quote?
+    /// Multiplier applied to notionals and depth, from reference data (1 when unknown).
+    public var multiplier: Double = 1
+
+    // Across records.
+    var previousMid: Double?
+    var ewmaVariance: Double?
+
+    public init(symbol: String, configuration: MetricsConfiguration) {
+        self.symbol = symbol
+        self.configuration = configuration
+    }
+
+    /// Merges a quote. - Returns: the record of the interval this event closed, if any.
+    public mutating func apply(quote: Quote) -> LiquidityRecord? {
+        let closed = advance(to: quote.ts)
+        if let previous = lastQuote {
+            interval.addSpreadTime(spread: spreadBps(previous), from: max(previous.ts, intervalStart!), to: quote.ts)
+        }
+        lastQuote = quote
+        interval.quotes += 1
+        return closed
+    }
+
+    /// Merges a trade. - Returns: the record of the interval this event closed, if any.
+    public mutating func apply(trade: Trade) -> LiquidityRecord? {
+        let closed = advance(to: trade.ts)
+        interval.addTrade(trade, multiplier: multiplier, mid: lastQuote?.mid)
+        return closed
+    }
+
+    /// Closes the open interval at the end of the input. - Returns: its record, if it held any event.
+    public mutating func close() -> LiquidityRecord? {
+        guard intervalStart != nil else { return nil }
+        let record = closeInterval()
+        intervalStart = nil
+        return record
+    }
+
+    /// Closes the current interval if `ts` is past it, and opens the interval holding `ts`.
+    private mutating func advance(to ts: Int64) -> LiquidityRecord? {
+        var closed: LiquidityRecord?
+        if intervalStart != nil, ts >= intervalEnd {
+            closed = closeInterval()
+            intervalStart = nil
+        }
+        if intervalStart == nil {
+            let w = configuration.intervalMicros
+            let start = floorDiv(ts, w) * w
+            intervalStart = start
+            intervalEnd = start + w
+            interval = IntervalAccumulator()
+        }
+        return closed
+    }
+
+    private mutating func closeInterval() -> LiquidityRecord {
+        let start = intervalStart!
+        let end = intervalEnd
+        if let q = lastQuote {
+            interval.addSpreadTime(spread: spreadBps(q), from: max(q.ts, start), to: end)
+        }
+        var record = LiquidityRecord(
+            instrument: symbol, start: start, ts: end,
+            volume: interval.volume, notional: interval.notional, trades: interval.trades,
+            buyVolume: interval.buyVolume, sellVolume: interval.sellVolume, quotes: interval.quotes)
+        if let q = lastQuote {
+            let mid = q.mid
+            record.bid = q.bid
+            record.ask = q.ask
+            record.mid = mid
+            record.spreadBps = spreadBps(q)
+            record.microprice = (q.bid * q.askSize + q.ask * q.bidSize) / (q.bidSize + q.askSize)
+            record.imbalance = (q.bidSize - q.askSize) / (q.bidSize + q.askSize)
+            record.depth = configuration.depthBps.map { k in
+                let (bid, ask) = depth(q, bps: Double(k), mid: mid)
+                return (k, bid, ask)
+            }
+            record.staleSeconds = Double(end - q.ts) / 1e6
+        }
+        record.spreadBpsAvg = interval.spreadWeight > 0 ? interval.spreadTimeSum / interval.spreadWeight : nil
+        record.vwap = interval.volume > 0 ? interval.priceSizeSum / interval.volume : nil
+        record.effectiveSpreadBps = interval.effectiveSize > 0 ? interval.effectiveSum / interval.effectiveSize : nil
+
+        // Returns and EWMA volatility over records.
+        if let mid = record.mid, let previous = previousMid {
+            let r = log(mid / previous)
+            record.ret = r
+            if let v = ewmaVariance {
+                ewmaVariance = configuration.ewmaLambda * v + (1 - configuration.ewmaLambda) * r * r
+            } else {
+                ewmaVariance = r * r
+            }
+        }
+        if let variance = ewmaVariance {
+            let w = Double(configuration.intervalMicros) / 1e6
+            record.volEwma = (variance * secondsPerYear / w).squareRoot()
+            let sigmaH = (variance * Double(configuration.horizonMicros) / Double(configuration.intervalMicros)).squareRoot()
+            record.var99 = z99 * sigmaH
+            record.es975 = es975Factor * sigmaH
+        }
+        if let mid = record.mid { previousMid = mid }
+        return record
+    }
+
+    @inline(__always) func spreadBps(_ q: Quote) -> Double { 1e4 * (q.ask - q.bid) / q.mid }
+
+    /// Σ price·size·multiplier of the levels within `bps` of mid on each side.
+    func depth(_ q: Quote, bps: Double, mid: Double) -> (bid: Double, ask: Double) {
+        let low = mid * (1 - bps / 1e4)
+        let high = mid * (1 + bps / 1e4)
+        var bid = 0.0
+        for level in q.bids where level.price >= low { bid += level.price * level.size }
+        var ask = 0.0
+        for level in q.asks where level.price <= high { ask += level.price * level.size }
+        return (bid * multiplier, ask * multiplier)
+    }
+}
+
+/// Sums over the current interval.
+struct IntervalAccumulator: Sendable {
+    var quotes = 0
+    var trades = 0
+    var volume = 0.0
+    var notional = 0.0
+    var priceSizeSum = 0.0
+    var buyVolume = 0.0
+    var sellVolume = 0.0
+    var effectiveSum = 0.0
+    var effectiveSize = 0.0
+    var spreadTimeSum = 0.0
+    var spreadWeight = 0.0
+
+    mutating func addTrade(_ t: Trade, multiplier: Double, mid: Double?) {
+        trades += 1
+        volume += t.size
+        priceSizeSum += t.price * t.size
+        notional += t.price * t.size * multiplier
+        switch t.side {
+        case .buy: buyVolume += t.size
+        case .sell: sellVolume += t.size
+        }
+        if let m = mid {
+            effectiveSum += t.size * 2e4 * abs(t.price - m) / m
+            effectiveSize += t.size
+        }
+    }
+
+    mutating func addSpreadTime(spread: Double, from: Int64, to: Int64) {
+        guard to > from else { return }
+        let dt = Double(to - from)
+        spreadTimeSum += spread * dt
+        spreadWeight += dt
+    }
+}
+
+/// Floor division for event times (negative times round down too).
+@inline(__always)
+func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+    let q = a / b
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}

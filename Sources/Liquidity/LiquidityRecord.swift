@@ -1,0 +1,84 @@
+import Events
+
+/// One `liquidity-metrics` record: an instrument's metrics over one closed interval `[start, ts)` (SPEC §3).
+///
+/// A nil metric is `null` in JSON: undefined for this interval (no data, a zero denominator, too few samples).
+public struct LiquidityRecord: Sendable, Equatable {
+    public var instrument: String
+    public var start: Int64
+    /// The interval's end.
+    public var ts: Int64
+    public var bid: Double?
+    public var ask: Double?
+    public var mid: Double?
+    public var spreadBps: Double?
+    public var spreadBpsAvg: Double?
+    public var microprice: Double?
+    public var imbalance: Double?
+    /// Per configured k (bps): Σ price·size·multiplier of the levels within k bps of mid, per side.
+    public var depth: [(bps: Int, bid: Double, ask: Double)]?
+    public var volume: Double
+    public var notional: Double
+    public var trades: Int
+    public var vwap: Double?
+    public var buyVolume: Double
+    public var sellVolume: Double
+    public var effectiveSpreadBps: Double?
+    public var ret: Double?
+    public var volEwma: Double?
+    public var var99: Double?
+    public var es975: Double?
+    public var quotes: Int
+    public var staleSeconds: Double?
+
+    /// `<instrument>:metrics:<end>`: a pure function of the input, so replays reproduce it.
+    public var id: String { "\(instrument):metrics:\(ts)" }
+
+    public static func == (a: LiquidityRecord, b: LiquidityRecord) -> Bool { a.encoded() == b.encoded() }
+
+    /// The record as compact JSON, fields in a fixed order.
+    public func encoded() -> [UInt8] {
+        var w = JSONWriter(capacity: 640)
+        w.beginObject()
+        w.key("id"); w.string(id)
+        w.key("instrument"); w.string(instrument)
+        w.key("start"); w.integer(start)
+        w.key("ts"); w.integer(ts)
+        w.key("bid"); w.number(bid)
+        w.key("ask"); w.number(ask)
+        w.key("mid"); w.number(mid)
+        w.key("spread_bps"); w.number(spreadBps)
+        w.key("spread_bps_avg"); w.number(spreadBpsAvg)
+        w.key("microprice"); w.number(microprice)
+        w.key("imbalance"); w.number(imbalance)
+        w.key("depth")
+        if let depth {
+            w.beginObject()
+            for level in depth {
+                w.key(String(level.bps))
+                w.beginObject()
+                w.key("bid"); w.number(level.bid)
+                w.key("ask"); w.number(level.ask)
+                w.endObject()
+            }
+            w.endObject()
+        } else {
+            w.null()
+        }
+        w.key("volume"); w.number(volume)
+        w.key("notional"); w.number(notional)
+        w.key("trades"); w.integer(trades)
+        w.key("vwap"); w.number(vwap)
+        w.key("buy_volume"); w.number(buyVolume)
+        w.key("sell_volume"); w.number(sellVolume)
+        w.key("effective_spread_bps"); w.number(effectiveSpreadBps)
+        w.key("ret"); w.number(ret)
+        w.key("vol_ewma"); w.number(volEwma)
+        w.key("var_99"); w.number(var99)
+        w.key("es_975"); w.number(es975)
+        w.key("quotes"); w.integer(quotes)
+        w.key("stale_s"); w.number(staleSeconds)
+        w.endObject()
+        return w.bytes
+    }
+}

@@ -1,0 +1,341 @@
+"""Helpers for the contract tests: schemas, the Kafka partitioner, processes, NDJSON, producing and consuming."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from jsonschema import Draft202012Validator
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_DIR = REPO / "schemas"
+
+INPUT_TOPICS = ["quotes", "trades", "instruments", "accounts"]
+OUTPUT_TOPICS = ["liquidity-metrics", "backstop-triggers", "backstop-marks", "backstop-fills", "margin-calls",
+                 "account-margin", "backstop-dlq"]
+ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS
+
+SOURCE_RE = re.compile(r"^(quotes|trades)/([0-9]+)/([0-9]+)$")
+
+
+# --- schemas ------------------------------------------------------------------------------------------------------
+
+def schema_path(name: str) -> Path:
+    return SCHEMA_DIR / f"{name}.json"
+
+
+def load_schema(name: str) -> dict:
+    with open(schema_path(name), encoding="utf-8") as f:
+        return json.load(f)
+
+
+_validators: dict[str, Draft202012Validator] = {}
+
+
+def validator(name: str) -> Draft202012Validator:
+    if name not in _validators:
+        _validators[name] = Draft202012Validator(load_schema(name))
+    return _validators[name]
+
+
+def schema_errors(name: str, instance: Any) -> list[str]:
+    """Every violation of schema `name` by `instance`, as `path: message` strings (empty when valid)."""
+    errs = sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message}" for e in errs]
+
+
+# --- Kafka's default (Java) partitioner: murmur2, as librdkafka's `murmur2_random` for non-null keys ---------------
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), as an unsigned 32-bit value."""
+    length = len(data)
+    m, r = 0x5BD1E995, 24
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    for i in range(length // 4):
+        i4 = i * 4
+        k = data[i4] | (data[i4 + 1] << 8) | (data[i4 + 2] << 16) | (data[i4 + 3] << 24)
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = (h * m) & 0xFFFFFFFF
+        h ^= k
+    rem, tail = length % 4, length & ~3
+    if rem == 3:
+        h ^= data[tail + 2] << 16
+    if rem >= 2:
+        h ^= data[tail + 1] << 8
+    if rem >= 1:
+        h ^= data[tail]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition the Java client (and librdkafka's murmur2_random) picks for a non-null key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+# --- processes ----------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stop_process(proc: subprocess.Popen, term_timeout: float = 10.0) -> int:
+    """SIGTERM, wait up to term_timeout, then SIGKILL. Returns the exit code. Never leaves the process behind."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+            return proc.wait(timeout=term_timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return proc.wait()
+
+
+def tail(path: Path, limit: int = 20000) -> str:
+    """The last `limit` characters of a log file (for failure messages)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        return f"<cannot read {path}: {e}>"
+    text = data[-limit:].decode("utf-8", "replace")
+    return ("…\n" if len(data) > limit else "") + text
+
+
+def run_cli(args: list[str], log: Path, timeout: float = 300.0, env: dict | None = None) -> None:
+    """Runs a backstop command to completion, output appended to `log`; fails with the log when it does not exit 0."""
+    with open(log, "ab") as out:
+        out.write(("\n$ " + " ".join(args) + "\n").encode())
+        out.flush()
+        try:
+            rc = subprocess.run(args, stdout=out, stderr=subprocess.STDOUT, timeout=timeout, env=env).returncode
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"`{' '.join(args)}` did not finish within {timeout}s; log {log}:\n{tail(log)}")
+    if rc != 0:
+        raise AssertionError(f"`{' '.join(args)}` exited {rc}; log {log}:\n{tail(log)}")
+
+
+# --- NDJSON -------------------------------------------------------------------------------------------------------
+
+def read_lines(path: Path) -> list[bytes]:
+    """The lines of an NDJSON file as raw bytes, without line terminators; blank lines dropped."""
+    out = []
+    for line in Path(path).read_bytes().split(b"\n"):
+        line = line.rstrip(b"\r")
+        if line.strip():
+            out.append(line)
+    return out
+
+
+def parse_line(line: bytes) -> Any | None:
+    """The JSON value of a line, or None when it is not valid UTF-8 JSON."""
+    try:
+        return json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def read_ndjson(path: Path) -> list[dict]:
+    """Parses every line of an NDJSON output file; fails with the line number on an unparseable line."""
+    records = []
+    for n, line in enumerate(read_lines(path), 1):
+        value = parse_line(line)
+        assert isinstance(value, dict), f"{path}:{n}: not a JSON object: {line[:200]!r}"
+        records.append(value)
+    return records
+
+
+def write_lines(path: Path, lines: Iterable[bytes]) -> None:
+    with open(path, "wb") as f:
+        for line in lines:
+            f.write(line + b"\n")
+
+
+def compact(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def dlq_value(raw: bytes) -> tuple[str, bool]:
+    """What a DLQ record's (value, value_base64) must be for a message value `raw`."""
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), True
+
+
+# --- Kafka --------------------------------------------------------------------------------------------------------
+
+@dataclass
+class Produced:
+    """One message produced to the broker, with where it landed."""
+    topic: str
+    key: bytes | None
+    value: bytes
+    record: Any                # parsed value, None when not JSON
+    partition: int = -1
+    offset: int = -1
+    error: str | None = None
+
+
+def produce_all(bootstrap: str, messages: list[Produced], timeout: float = 120.0) -> None:
+    """Produces `messages` in list order with the Java-compatible partitioner; fills in partition and offset.
+
+    Idempotence keeps each partition in produce order even across retries."""
+    from confluent_kafka import Producer
+
+    producer = Producer({
+        "bootstrap.servers": bootstrap,
+        "partitioner": "murmur2_random",
+        "enable.idempotence": True,
+        "linger.ms": 5,
+    })
+
+    def on_delivery(msg_ref: Produced) -> Callable:
+        def cb(err, msg):
+            if err is not None:
+                msg_ref.error = str(err)
+            else:
+                msg_ref.partition, msg_ref.offset = msg.partition(), msg.offset()
+        return cb
+
+    for m in messages:
+        while True:
+            try:
+                producer.produce(m.topic, key=m.key, value=m.value, on_delivery=on_delivery(m))
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    remaining = producer.flush(timeout)
+    if remaining:
+        raise AssertionError(f"{remaining} messages still undelivered after {timeout}s")
+    failed = [m for m in messages if m.error or m.offset < 0]
+    if failed:
+        raise AssertionError(f"{len(failed)} messages failed delivery, first: {failed[0]}")
+
+
+@dataclass
+class Consumed:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes | None]] = field(default_factory=list)
+
+    def header_values(self, name: str) -> list[bytes | None]:
+        return [v for k, v in self.headers if k == name]
+
+
+def topic_partitions(admin, topic: str, timeout: float = 10.0) -> int:
+    md = admin.list_topics(topic=topic, timeout=timeout)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None:
+        return 0
+    return len(t.partitions)
+
+
+class OutputReader:
+    """Reads topics from the beginning with read_committed, under a fresh group id (partitions assigned explicitly)."""
+
+    def __init__(self, bootstrap: str, topics: list[str], group: str):
+        from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+        from confluent_kafka.admin import AdminClient
+
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        assignment = []
+        for t in topics:
+            n = topic_partitions(admin, t)
+            assert n > 0, f"topic {t!r} does not exist on {bootstrap}"
+            assignment += [TopicPartition(t, p, OFFSET_BEGINNING) for p in range(n)]
+        self.consumer = Consumer({
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+        })
+        self.consumer.assign(assignment)
+        self.messages: list[Consumed] = []
+        self.errors: list[str] = []
+
+    def poll(self, timeout: float) -> int:
+        """Polls once for up to `timeout` seconds; returns the number of messages received."""
+        got = 0
+        for msg in self.consumer.consume(num_messages=1000, timeout=timeout):
+            if msg.error():
+                self.errors.append(str(msg.error()))
+                continue
+            self.messages.append(Consumed(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                                          [(k, v) for k, v in (msg.headers() or [])]))
+            got += 1
+        return got
+
+    def poll_until(self, done: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.poll(min(0.5, left))
+        return True
+
+    def drain(self, quiet: float = 3.0, timeout: float = 20.0) -> None:
+        """Keeps reading until nothing arrived for `quiet` seconds (or `timeout` passed)."""
+        deadline = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - last < quiet:
+            if self.poll(0.5):
+                last = time.monotonic()
+
+    def of(self, topic: str) -> list[Consumed]:
+        return [m for m in self.messages if m.topic == topic]
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+# --- comparisons --------------------------------------------------------------------------------------------------
+
+def json_equal(a: Any, b: Any) -> bool:
+    """Exact equality of parsed JSON values: 1 and 1.0, or true and 1, are different (Python's == says equal)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(json_equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def dict_diff(a: dict, b: dict, a_name: str = "live", b_name: str = "backtest") -> str:
+    """Field-by-field differences between two records (exact, see json_equal)."""
+    lines = []
+    for k in sorted(set(a) | set(b)):
+        if k not in a:
+            lines.append(f"  {k}: missing in {a_name}, {b_name} = {b[k]!r}")
+        elif k not in b:
+            lines.append(f"  {k}: {a_name} = {a[k]!r}, missing in {b_name}")
+        elif not json_equal(a[k], b[k]):
+            lines.append(f"  {k}: {a_name} = {a[k]!r}, {b_name} = {b[k]!r}")
+    return "\n".join(lines)
+
+
+def env_path(name: str) -> Path | None:
+    v = os.environ.get(name)
+    return Path(v) if v else None
