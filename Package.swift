@@ -24,14 +24,14 @@ let package = Package(
         // Pure domain: no I/O, no clocks, no Kafka.
         .target(name: "Events", swiftSettings: strict),
         .target(name: "Liquidity", dependencies: ["Events"], swiftSettings: strict),
-        .target(name: "Generator", dependencies: ["Events"], swiftSettings: strict),
+        .target(name: "Generator", swiftSettings: strict),
         // Pure engine: tasks, event-time merge, stage graph. Sources and sinks are supplied by the caller.
         .target(name: "Engine", dependencies: ["Events", "Liquidity"], swiftSettings: strict),
         // The Kafka-bound driver and configuration.
         .target(
             name: "Runtime",
             dependencies: [
-                "Engine", "Events", "Kafka", "Generator",
+                "Engine", "Events", "Kafka", "Liquidity",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -34,8 +34,8 @@ public struct FeedConfiguration: Sendable, Equatable {
 
     /// Checks every field once, so a caller can reject bad flags before generating.
     ///
-    /// The generator itself never traps: it clamps out-of-range values (negative counts and durations to 0, the
-    /// quote interval to at least 1 ms).
+    /// The generator itself never traps: it clamps out-of-range values into the accepted ranges (negative counts
+    /// and durations to 0, the quote interval to at least 1 ms, the start into 1970…2200).
     /// - Throws: `FeedConfigurationError` naming the first invalid field.
     public func validate() throws(FeedConfigurationError) {
         guard durationMicros >= 0 else {
@@ -51,6 +51,16 @@ public struct FeedConfiguration: Sendable, Equatable {
         guard startMicros >= 0, startMicros <= Self.maximumStartMicros else {
             throw FeedConfigurationError(field: "startMicros", reason: "must be between 1970 and 2200")
         }
+    }
+
+    /// The configuration the generator runs: every field forced into its valid range.
+    func clamped() -> FeedConfiguration {
+        var result = self
+        result.durationMicros = min(max(durationMicros, 0), Self.maximumDurationMicros)
+        result.accounts = max(accounts, 0)
+        result.quoteIntervalMicros = max(quoteIntervalMicros, Self.minimumQuoteIntervalMicros)
+        result.startMicros = min(max(startMicros, 0), Self.maximumStartMicros)
+        return result
     }
 
     /// The smallest accepted `quoteIntervalMicros`.

@@ -9,12 +9,12 @@ struct DecimalGrid: Sendable {
     /// The step as JSON text (`"0.5"`).
     let text: String
 
-    /// The count of steps nearest to `value` (at least `minimum`).
+    /// The count of steps nearest to a non-negative `value` (at least `minimum`).
     @inline(__always)
     func steps(_ value: Double, minimum: Int64 = 1) -> Int64 {
         let raw = value / step
-        guard raw.isFinite else { return minimum }
-        return max(minimum, Int64(min(raw, 1e15).rounded()))
+        guard raw.isFinite, raw > 0 else { return minimum }
+        return max(minimum, Int64(min(raw, 1e15) + 0.5))  // round half up; cheaper than `rounded()`
     }
 }
 

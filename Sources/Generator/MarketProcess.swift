@@ -54,9 +54,9 @@ struct MarketProcess {
     }
 
     /// Moves `asset` by the permanent impact of an aggressive trade of `signedNotional` USD (positive for buys);
-    /// thinner books (`depthMultiplier` < 1) move more.
+    /// thinner books (`depthMultiplier` < 1) move more, by the square root of the thinning.
     mutating func applyImpact(asset: Int, signedNotional: Double, impactPerMillion: Double, depthMultiplier: Double) {
-        logPrice[asset] += impactPerMillion * signedNotional / 1_000_000 / max(depthMultiplier, 1e-3)
+        logPrice[asset] += impactPerMillion * signedNotional / 1_000_000 / max(depthMultiplier, 1e-4).squareRoot()
     }
 
     private mutating func step(at t: Int64, profile: StressProfile, random: inout FeedRandom) {

@@ -45,7 +45,7 @@ struct StressProfile: Sendable {
         let duration = Double(durationMicros)
         let second = 1_000_000.0
 
-        let fall = random.uniform(0.13, 0.155)
+        let fall = random.uniform(0.12, 0.15)
         fallLog = assets.map { fall * $0.beta }
         crashStart = startMicros + Int64(0.4 * duration)
         fallMicros = Int64(min(45 * second, max(5 * second, 0.075 * duration)))

@@ -102,8 +102,10 @@ public struct KafkaProducerConfiguration: Sendable, Equatable {
             ("enable.idempotence", isIdempotenceEnabled || transactionalID != nil ? "true" : "false"),
             ("linger.ms", String(linger.milliseconds)),
             ("partitioner", partitioner),
-            ("message.timeout.ms", String(messageTimeout.milliseconds)),
         ]
+        // librdkafka requires message.timeout.ms ≤ transaction.timeout.ms for a transactional producer.
+        let timeout = transactionalID == nil ? messageTimeout : min(messageTimeout, transactionTimeout)
+        typed.append(("message.timeout.ms", String(timeout.milliseconds)))
         if let transactionalID {
             typed.append(("transactional.id", transactionalID))
             typed.append(("transaction.timeout.ms", String(transactionTimeout.milliseconds)))

@@ -51,13 +51,15 @@ def test_broker_smoke(broker):
     assert [m.value for m in reader.of("smoke-tx")] == [b"committed-1", b"committed-2"], \
         "read_committed must hide the aborted transaction's record"
 
-    # Consumer with an explicit group id and subscribe() works too (backstop's run joins a group).
+    # Group membership (backstop's run joins a group). Tansu holds a JoinGroup for about half the session timeout
+    # (~23 s with librdkafka's default 45 s), hence the short session timeout here.
     consumer = Consumer({"bootstrap.servers": broker, "group.id": f"smoke-sub-{uuid.uuid4()}",
-                         "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+                         "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                         "session.timeout.ms": 6000})
     try:
         consumer.subscribe(["smoke-tx"])
         seen = []
-        for _ in range(40):
+        for _ in range(60):
             msg = consumer.poll(0.5)
             if msg is not None and not msg.error():
                 seen.append(msg.value())

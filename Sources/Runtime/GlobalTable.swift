@@ -1,0 +1,72 @@
+import Kafka
+import Logging
+
+/// A compacted topic read in full by every instance (like a Kafka Streams global table): all partitions,
+/// manual assignment, no group, from the beginning.
+final class GlobalTable {
+    struct Update {
+        var key: String
+        /// nil for a tombstone.
+        var value: [UInt8]?
+    }
+
+    let topic: String
+    private let consumer: KafkaConsumer
+    private let batch = KafkaMessageBatch(capacity: 1024)
+    private let logger: Logger
+
+    init(topic: String, common: KafkaConfiguration, logger: Logger) throws {
+        self.topic = topic
+        self.logger = logger
+        var configuration = KafkaConsumerConfiguration(common: common, groupID: nil)
+        configuration.isPartitionEOFEnabled = true
+        consumer = try KafkaConsumer(configuration: configuration, onLog: KafkaLogBridge(logger: logger).log)
+    }
+
+    /// Reads every partition to its end before returning.
+    ///
+    /// "End" is reached when every partition reported EOF: the broker's high watermark alone is not trusted
+    /// (some brokers report the first offset of the last batch + 1).
+    func restore(_ apply: (Update) -> Void) throws {
+        let count = try consumer.partitionCount(topic: topic, timeout: .seconds(30))
+        try consumer.assign((0..<count).map { TopicPartition(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning) })
+        var atEnd = Set<Int32>()
+        var applied = 0
+        let deadline = monotonicMicros() + 60_000_000
+        while atEnd.count < count {
+            guard monotonicMicros() < deadline else {
+                throw ConfigError("topics.instruments", "timed out restoring topic \(topic)")
+            }
+            let n = try consumer.poll(into: batch, timeout: .milliseconds(100))
+            for i in 0..<n {
+                let m = batch[i]
+                if let error = m.error {
+                    if error.code == .partitionEOF { atEnd.insert(m.partition) } else { throw error }
+                    continue
+                }
+                atEnd.remove(m.partition)
+                apply(update(m))
+                applied += 1
+            }
+        }
+        logger.info("global table restored", metadata: ["topic": "\(topic)", "records": "\(applied)"])
+    }
+
+    /// Applies whatever arrived since the last call, without waiting.
+    func poll(_ apply: (Update) -> Void) throws {
+        let n = try consumer.poll(into: batch, timeout: .zero)
+        for i in 0..<n {
+            let m = batch[i]
+            if let error = m.error {
+                if error.code != .partitionEOF { logger.warning("global table error", metadata: ["error": "\(error)"]) }
+                continue
+            }
+            apply(update(m))
+        }
+    }
+
+    private func update(_ m: KafkaMessage) -> Update {
+        let key = m.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return Update(key: key, value: m.value.map { Array($0) })
+    }
+}

@@ -1,0 +1,259 @@
+import Engine
+import Events
+import Kafka
+public import Logging
+
+/// `backstop run`: the instrument stage on live Kafka input, with exactly-once (or at-least-once) output.
+///
+/// Everything runs on the thread that calls ``run(until:)`` — a thread the caller dedicates to it, never the Swift
+/// cooperative pool: poll a batch, decode in place, merge and process, produce, and every `commit_interval`
+/// commit the outputs and the consumed offsets together in one Kafka transaction (KIP-447 style, with the
+/// consumer's group metadata). Rebalance callbacks run inside the poll, on the same thread.
+public final class LivePipeline {
+    let configuration: BackstopConfiguration
+    let logger: Logger
+    var stage: InstrumentStage
+    let consumer: KafkaConsumer
+    let instruments: GlobalTable
+    var output: OutputProducer
+    let producer: KafkaProducer
+    let groupMetadata: KafkaGroupMetadata?
+    let batch = KafkaMessageBatch(capacity: 4096)
+
+    private var kinds: [OpaquePointer: InputKind?] = [:]
+    private var lastArrival: [Int32: [Int64]] = [:]
+    private var lastCommitted: [TopicPartition: Int64] = [:]
+    private var outputsSinceCommit = 0
+    private var consumed = 0
+    private let router: RebalanceRouter
+    private let timeout: Duration = .seconds(30)
+
+    /// Connects to the brokers, joins the group, and (exactly-once) initializes transactions.
+    /// - Throws: ``KafkaError`` or ``ConfigError`` when the set-up fails.
+    public init(configuration: BackstopConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        stage = InstrumentStage(configuration: configuration.instrumentStage)
+        let common = KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "backstop",
+                                        properties: configuration.kafka.librdkafka)
+        let log = KafkaLogBridge(logger: logger)
+
+        var producerConfiguration = KafkaProducerConfiguration(common: common)
+        if configuration.kafka.guarantee == .exactlyOnce {
+            producerConfiguration.transactionalID = configuration.kafka.transactionalID
+                ?? "\(configuration.kafka.group)-\(hostName())-\(processID())"
+        }
+        producer = try KafkaProducer(configuration: producerConfiguration, onError: log.error, onLog: log.log)
+        output = OutputProducer(producer: producer, topics: configuration.topics)
+
+        var consumerConfiguration = KafkaConsumerConfiguration(common: common, groupID: configuration.kafka.group)
+        // The range assignor gives partition p of every subscribed topic to the same member, which the
+        // co-partitioned tasks need (quotes/p and trades/p merge in one task); cooperative-sticky does not.
+        consumerConfiguration.assignmentStrategy = "range"
+        consumerConfiguration.isolationLevel = .readCommitted
+        let router = RebalanceRouter()
+        self.router = router
+        consumer = try KafkaConsumer(configuration: consumerConfiguration,
+                                     onRebalance: { router.target?.handleRebalance($0) },
+                                     onError: log.error, onLog: log.log)
+        instruments = try GlobalTable(topic: configuration.topics.instruments, common: common, logger: logger)
+        if configuration.kafka.guarantee == .exactlyOnce {
+            try producer.initTransactions(timeout: timeout)
+            groupMetadata = try consumer.groupMetadata()
+            try producer.beginTransaction()
+        } else {
+            groupMetadata = nil
+        }
+        router.target = self
+    }
+
+    /// Runs until `stop` is raised; then commits what was processed, leaves the group and returns.
+    /// - Throws: a fatal ``KafkaError`` (for example a fenced producer): the process should exit non-zero.
+    public func run(until stop: StopSignal) throws {
+        let names = configuration.topics
+        for topic in [names.quotes, names.trades, names.instruments] {
+            _ = try consumer.partitionCount(topic: topic, timeout: timeout)  // fails clearly if topics are missing
+        }
+        try instruments.restore { self.applyInstrument($0) }
+        try consumer.subscribe([names.quotes, names.trades])
+        logger.info("backstop running", metadata: [
+            "brokers": "\(configuration.kafka.brokers)", "group": "\(configuration.kafka.group)",
+            "guarantee": "\(configuration.kafka.guarantee.rawValue)",
+        ])
+        var lastCommit = monotonicMicros()
+        var lastReport = lastCommit
+        var outputs: [OutputRecord] = []
+        let maxIdle = configuration.kafka.maxIdleMicros
+        while !stop.isRaised {
+            let n = try consumer.poll(into: batch, timeout: stage.buffered > 0 ? .milliseconds(5) : .milliseconds(100))
+            let now = monotonicMicros()
+            for i in 0..<n { enqueue(batch[i], now: now) }
+            consumed += n
+            try instruments.poll { self.applyInstrument($0) }
+            stage.drain(canSkip: { p, kind in now - (self.lastArrival[p]?[kind.rawValue] ?? now) >= maxIdle },
+                        emit: { outputs.append($0) })
+            for record in outputs { try output.send(record) }
+            outputsSinceCommit += outputs.count
+            outputs.removeAll(keepingCapacity: true)
+            producer.poll()
+            if now - lastCommit >= configuration.kafka.commitIntervalMicros {
+                try commit()
+                lastCommit = now
+            }
+            if now - lastReport >= 10_000_000 {
+                report()
+                lastReport = now
+            }
+        }
+        logger.info("stopping: committing and leaving the group")
+        try commit()
+        try consumer.close()
+        try producer.flush(timeout: timeout)
+        report()
+    }
+
+    private func enqueue(_ message: KafkaMessage, now: Int64) {
+        if let error = message.error {
+            if error.code != .partitionEOF {
+                logger.warning("consumer error", metadata: ["error": "\(error)"])
+            }
+            return
+        }
+        guard let handle = message.topicHandle, let kind = kind(of: handle, message) else { return }
+        let partition = message.partition
+        let origin = Origin(topic: configuration.topics.name(of: kind), partition: partition, offset: message.offset)
+        let input = PendingInput.decode(kind: kind, origin: origin, key: message.key, value: message.value,
+                                        fallbackTs: stage.fallbackTs(partition: partition, kind: kind))
+        stage.enqueue(input, partition: partition)
+        lastArrival[partition, default: [now, now]][kind.rawValue] = now
+    }
+
+    private func kind(of handle: OpaquePointer, _ message: KafkaMessage) -> InputKind? {
+        if let cached = kinds[handle] { return cached }
+        let topic = message.topic
+        let kind: InputKind? = topic == configuration.topics.quotes ? .quotes
+            : topic == configuration.topics.trades ? .trades : nil
+        kinds[handle] = kind
+        return kind
+    }
+
+    private func applyInstrument(_ update: GlobalTable.Update) {
+        switch update.value {
+        case nil:
+            stage.apply(instrument: nil, symbol: update.key)
+        case let bytes?:
+            let decoded = bytes.withUnsafeBytes { raw -> Result<Instrument, DecodeError> in
+                do throws(DecodeError) { return .success(try Instrument.decode(raw)) } catch { return .failure(error) }
+            }
+            switch decoded {
+            case .success(let instrument): stage.apply(instrument: instrument, symbol: instrument.symbol)
+            case .failure(let error):
+                logger.warning("invalid instrument ignored", metadata: ["key": "\(update.key)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Commits outputs and processed offsets together (exactly-once), or flushes then commits (at-least-once).
+    func commit() throws {
+        let names = configuration.topics
+        let offsets = stage.processedOffsets()
+            .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
+            .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
+        guard !offsets.isEmpty || outputsSinceCommit > 0 else { return }
+        switch configuration.kafka.guarantee {
+        case .exactlyOnce:
+            if let error = commitTransaction(offsets: offsets) {
+                guard error.isTransactionAbortable else { throw error }
+                logger.warning("transaction aborted; rewinding to the committed offsets", metadata: ["error": "\(error)"])
+                try producer.abortTransaction(timeout: timeout)
+                try rewind()
+                try producer.beginTransaction()
+                return
+            }
+            try producer.beginTransaction()
+        case .atLeastOnce:
+            try producer.flush(timeout: timeout)
+            if let error = producer.takeDeliveryError() { throw error }
+            try consumer.commit(offsets)
+        }
+        for tp in offsets { lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = tp.offset }
+        outputsSinceCommit = 0
+    }
+
+    /// Sends the offsets and commits the open transaction. - Returns: the error, if it failed.
+    private func commitTransaction(offsets: [TopicPartition]) -> KafkaError? {
+        do {
+            try retrying { () throws(KafkaError) in
+                try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata!, timeout: timeout)
+            }
+            try retrying { () throws(KafkaError) in try producer.commitTransaction(timeout: timeout) }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    private func retrying(_ body: () throws(KafkaError) -> Void) throws(KafkaError) {
+        var attempt = 0
+        while true {
+            do {
+                try body()
+                return
+            } catch where error.isRetriable && !error.isTransactionAbortable && attempt < 10 {
+                attempt += 1
+                logger.warning("retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// After an abort: drop in-memory state and resume every assigned partition from its committed offset.
+    private func rewind() throws {
+        let assignment = try consumer.assignment()
+        let committed = try consumer.committed(assignment, timeout: timeout)
+        try consumer.seek(committed.map {
+            var tp = $0
+            if tp.offset < 0 { tp.offset = KafkaOffset.beginning }
+            return tp
+        }, timeout: timeout)
+        stage.remove(partitions: stage.partitions)
+        lastCommitted.removeAll()
+        outputsSinceCommit = 0
+    }
+
+    func handleRebalance(_ event: RebalanceEvent) {
+        let partitions = Set(event.partitions.map(\.partition))
+        switch event.kind {
+        case .assigned:
+            logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
+        case .revoked:
+            logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
+            do { try commit() } catch { logger.error("commit on revoke failed", metadata: ["error": "\(error)"]) }
+            stage.remove(partitions: Array(partitions))
+        case .lost:
+            logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])
+            if configuration.kafka.guarantee == .exactlyOnce {
+                do {
+                    try producer.abortTransaction(timeout: timeout)
+                    try producer.beginTransaction()
+                } catch { logger.error("abort after loss failed", metadata: ["error": "\(error)"]) }
+            }
+            stage.remove(partitions: Array(partitions))
+        }
+        for tp in event.partitions { lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = nil }
+    }
+
+    private func report() {
+        var rejected: Logger.Metadata = [:]
+        for (reason, n) in stage.rejectedByReason { rejected[reason.rawValue] = "\(n)" }
+        logger.info("progress", metadata: [
+            "consumed": "\(consumed)", "metrics_out": "\(output.produced[.liquidityMetrics] ?? 0)",
+            "dlq_out": "\(output.produced[.dlq] ?? 0)", "dlq_by_reason": .dictionary(rejected),
+            "buffered": "\(stage.buffered)", "delivered": "\(producer.deliveredCount)",
+        ])
+    }
+}
+
+/// Lets the consumer's rebalance callback reach the pipeline without a reference cycle.
+final class RebalanceRouter: @unchecked Sendable {
+    weak var target: LivePipeline?
+}

@@ -1,0 +1,40 @@
+import Kafka
+public import Logging
+
+/// `backstop topics create`: every topic of SPEC §1 with its partition count and cleanup policy.
+public enum Topics {
+    /// The topics backstop reads and writes; compacted ones keep the latest value per key.
+    public static func all(_ configuration: BackstopConfiguration, partitions: Int) -> [(name: String, compacted: Bool)] {
+        let t = configuration.topics
+        return [
+            (t.instruments, true), (t.quotes, false), (t.trades, false), (t.accounts, false),
+            (t.liquidityMetrics, false), (t.triggers, false), (t.marks, true), (t.fills, false),
+            (t.marginCalls, false), (t.accountMargin, true), (t.dlq, false),
+        ]
+    }
+
+    /// Creates the topics that do not exist yet. - Returns: (created, already existing) names.
+    public static func create(_ configuration: BackstopConfiguration, partitions: Int, logger: Logger) throws
+        -> (created: [String], existing: [String])
+    {
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(
+            bootstrapServers: configuration.kafka.brokers, clientID: "backstop-admin",
+            properties: configuration.kafka.librdkafka), onLog: KafkaLogBridge(logger: logger).log)
+        let topics = all(configuration, partitions: partitions).map { topic in
+            NewTopic(name: topic.name, partitions: partitions,
+                     configs: topic.compacted ? ["cleanup.policy": "compact"] : ["cleanup.policy": "delete"])
+        }
+        let outcome = try admin.createTopics(topics, timeout: .seconds(30))
+        var created: [String] = []
+        var existing: [String] = []
+        for topic in topics {
+            switch outcome[topic.name] {
+            case .some(.none): created.append(topic.name)
+            case .some(.some(let error)) where error.code == .topicAlreadyExists: existing.append(topic.name)
+            case .some(.some(let error)): throw error
+            case .none: throw ConfigError("topics", "no result for topic \(topic.name)")
+            }
+        }
+        return (created, existing)
+    }
+}
