@@ -52,6 +52,6 @@ let package = Package(
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Events"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Events", "Liquidity"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "BackstopTestKit"], swiftSettings: strict),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kafka", "BackstopTestKit"], swiftSettings: strict),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Kafka", "Engine", "BackstopTestKit"], swiftSettings: strict),
     ]
 )

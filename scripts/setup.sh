@@ -152,8 +152,11 @@ provide_venv() {
 }
 
 env_mk="$(provide_rdkafka)"
-provide_tansu
-provide_venv
+# Image builds need only the library: BACKSTOP_SETUP_ONLY_RDKAFKA=1 skips the test broker and the venv.
+if [ "${BACKSTOP_SETUP_ONLY_RDKAFKA:-0}" != 1 ]; then
+    provide_tansu
+    provide_venv
+fi
 {
     echo "# written by scripts/setup.sh"
     echo "$env_mk"

@@ -2,28 +2,28 @@
 ///
 /// Each account draws from its own random stream (seed and account number), so account `n` is the same whatever
 /// the account count, and generating accounts one at a time needs constant memory. Every account deposits USD;
-/// some also deposit BTC, some switch to portfolio margin. Each holds one to three perpetual positions at 1.5–14×
+/// some also deposit BTC, some switch to portfolio margin. Each holds one to three perpetual positions at 1.5–10×
 /// leverage, mostly long, entered within about 1 % of the start price; some hold BTC options, mostly short puts.
-/// Roughly a fifth run above 8× leverage, so a 10–20 % crash pushes several into margin calls or worse.
+/// About 15 % run above 5× leverage, so a 10–20 % crash walks several through warning, margin call and
+/// liquidation (and a few to bankruptcy) while most stay solvent.
 struct AccountOnboarding {
     private let catalog: InstrumentCatalog
     private let seed: UInt64
     private let startMicros: Int64
-    private let scratch: ByteScratch
 
     /// Prepares on-boarding for a feed over `catalog` starting at `startMicros`.
-    init(catalog: InstrumentCatalog, seed: UInt64, startMicros: Int64, scratch: ByteScratch) {
+    init(catalog: InstrumentCatalog, seed: UInt64, startMicros: Int64) {
         self.catalog = catalog
         self.seed = seed
         self.startMicros = startMicros
-        self.scratch = scratch
     }
 
     /// The account id of account `number` (1-based): `acct-<number>`.
     static func accountID(_ number: Int) -> String { "acct-\(number)" }
 
-    /// The records of account `number` (1-based), in the order a consumer should apply them.
-    func records(forAccount number: Int) -> [FeedRecord] {
+    /// The records of account `number` (1-based), in the order a consumer should apply them, written through
+    /// `scratch` (which the caller must own exclusively).
+    func records(forAccount number: Int, scratch: ByteScratch) -> [FeedRecord] {
         var random = FeedRandom(seed: seed, stream: 0x1000 &+ UInt64(truncatingIfNeeded: number))
         let account = Self.accountID(number)
         var records: [FeedRecord] = []
@@ -68,10 +68,10 @@ struct AccountOnboarding {
             emit("M-") { writer in writer.raw(#"mode","mode":"portfolio""#) }
         }
 
-        // Perpetuals: leverage 1.5–4× (40 %), 4–8× (40 %) or 8–14× (20 %), one direction, 75 % long.
+        // Perpetuals: leverage 1.5–3× (50 %), 3–5× (35 %) or 5–10× (15 %), one direction, 75 % long.
         let bucket = random.uniform()
         let leverage =
-            bucket < 0.4 ? random.uniform(1.5, 4) : bucket < 0.8 ? random.uniform(4, 8) : random.uniform(8, 14)
+            bucket < 0.5 ? random.uniform(1.5, 3) : bucket < 0.85 ? random.uniform(3, 5) : random.uniform(5, 10)
         let direction: Double = random.chance(0.75) ? 1 : -1
         let perpetualCount = 1 + random.below(catalog.assets.count)
         let firstAsset = random.below(catalog.assets.count)
@@ -83,7 +83,11 @@ struct AccountOnboarding {
             let entry = asset.tick.steps(asset.startPrice * (1 + min(max(0.01 * random.normal(), -0.025), 0.025)))
             emit("P-") { writer in
                 Self.writePosition(
-                    instrument: catalog.instruments[index], lots: lots, entryTicks: entry, into: &writer)
+                    instrument: catalog.instruments[index],
+                    lots: lots,
+                    entryTicks: entry,
+                    into: &writer
+                )
             }
         }
 
@@ -121,7 +125,10 @@ struct AccountOnboarding {
     }
 
     private static func writePosition(
-        instrument: InstrumentSpec, lots: Int64, entryTicks: Int64, into writer: inout RecordWriter
+        instrument: InstrumentSpec,
+        lots: Int64,
+        entryTicks: Int64,
+        into writer: inout RecordWriter
     ) {
         writer.raw(#"position","instrument":""#)
         writer.text(instrument.symbol)

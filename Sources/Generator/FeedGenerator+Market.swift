@@ -22,12 +22,22 @@ extension FeedGenerator {
             let atm = terms.baseATMVol * profile.ivMultiplier(stress: stress) * market.clusterFactor.squareRoot()
             let vol = VolSurface.impliedVol(strike: terms.strike, forward: forward, atmVol: atm)
             let theoretical = Black76.price(
-                forward: forward, strike: terms.strike, years: years, vol: vol, isCall: terms.isCall)
+                forward: forward,
+                strike: terms.strike,
+                years: years,
+                vol: vol,
+                isCall: terms.isCall
+            )
             let spread = (0.012 * theoretical + 0.000_15 * forward) * (1 + 3 * stress) * random.uniform(0.8, 1.25)
             let spreadTicks = spec.tick.steps(spread, minimum: 2)
             books.rebuild(
-                instrument, center: theoretical / spec.tick.step, spreadTicks: spreadTicks,
-                gapTicks: Swift.max(1, 0.4 * Double(spreadTicks)) * gapWidening, topLots: 100 * depth, random: &random)
+                instrument,
+                center: theoretical / spec.tick.step,
+                spreadTicks: spreadTicks,
+                gapTicks: Swift.max(1, 0.4 * Double(spreadTicks)) * gapWidening,
+                topLots: 100 * depth,
+                random: &random
+            )
             impliedVol = vol
         } else {
             let asset = catalog.assets[spec.asset]
@@ -36,14 +46,24 @@ extension FeedGenerator {
                 * random.uniform(0.8, 1.25)
             let ticksPerBps = forward * 1e-4 / spec.tick.step
             books.rebuild(
-                instrument, center: forward / spec.tick.step, spreadTicks: spec.tick.steps(forward * bps * 1e-4),
-                gapTicks: Swift.max(1, asset.levelGapBps * ticksPerBps) * gapWidening, topLots: asset.topLots * depth,
-                random: &random)
+                instrument,
+                center: forward / spec.tick.step,
+                spreadTicks: spec.tick.steps(forward * bps * 1e-4),
+                gapTicks: Swift.max(1, asset.levelGapBps * ticksPerBps) * gapWidening,
+                topLots: asset.topLots * depth,
+                random: &random
+            )
         }
-        var writer = RecordWriter(scratch)
+        var writer = makeWriter()
         books.writeQuote(
-            instrument, symbol: spec.symbol, ts: t, tick: spec.tick, lot: spec.lot, impliedVol: impliedVol,
-            into: &writer)
+            instrument,
+            symbol: spec.symbol,
+            ts: t,
+            tick: spec.tick,
+            lot: spec.lot,
+            impliedVol: impliedVol,
+            into: &writer
+        )
         return FeedRecord(topic: .quotes, key: spec.symbol, value: writer.makeString(), ts: t)
     }
 
@@ -75,12 +95,15 @@ extension FeedGenerator {
             let asset = catalog.assets[spec.asset]
             let notional = Double(fill.priceTicks) * spec.tick.step * Double(fill.lots) * spec.lot.step
             market.applyImpact(
-                asset: spec.asset, signedNotional: isBuy ? notional : -notional,
-                impactPerMillion: asset.impactPerMillion, depthMultiplier: profile.depthMultiplier(stress: stress))
+                asset: spec.asset,
+                signedNotional: isBuy ? notional : -notional,
+                impactPerMillion: asset.impactPerMillion,
+                depthMultiplier: profile.depthMultiplier(stress: stress)
+            )
         }
         tradeCount += 1
 
-        var writer = RecordWriter(scratch)
+        var writer = makeWriter()
         writer.raw(#"{"instrument":""#)
         writer.text(spec.symbol)
         writer.raw(#"","ts":"#)

@@ -1,20 +1,26 @@
 /// A deterministic, streaming synthetic market feed for one `FeedConfiguration`.
 ///
-/// `next()` yields, in non-decreasing `ts` order: every `instruments` record (perpetuals, then the BTC option
-/// chain) at the start time; then, when `accounts > 0`, the `accounts` records that on-board each account at the
-/// start time; then quotes and trades interleaved by event time until `startMicros + durationMicros` (at equal
-/// times quotes come before trades). Every instrument is quoted at exactly the start time.
+/// `next()` yields, in non-decreasing `ts` order: every `instruments` record (BTC, ETH and SOL perpetuals, then a
+/// 20-option BTC chain over two expiries) at the start time; then, when `accounts > 0`, the `accounts` records that
+/// on-board each account at the start time; then quotes and trades interleaved by event time until
+/// `startMicros + durationMicros` (at equal times quotes come before trades). Every instrument is quoted at exactly
+/// the start time; afterwards quotes arrive as Poisson processes (perpetuals every `quoteIntervalMicros` on
+/// average, options five times less often) and trades too (perpetuals every 2–4 quote intervals, more often under
+/// stress; options every 60).
 ///
 /// The same configuration yields a byte-identical sequence: all randomness comes from a seeded xoshiro256**; no
 /// clock or system randomness is read. Memory is constant in the duration and the number of records: the
-/// generator keeps one book per instrument and one pending event per source.
+/// generator keeps one book per instrument and one pending event per source. It is a value: a copy continues
+/// independently from where it was copied.
 ///
 /// ```swift
 /// for record in FeedGenerator(FeedConfiguration(scenario: .flashCrash, accounts: 50)) {
 ///     producer.send(topic: record.topic.rawValue, key: record.key, value: record.value)
 /// }
 /// ```
-public struct FeedGenerator: Sequence, IteratorProtocol {
+///
+/// - Complexity: O(log instruments) per record.
+public struct FeedGenerator: Sequence, IteratorProtocol, Sendable {
     private enum Phase {
         case instruments
         case accounts
@@ -30,7 +36,8 @@ public struct FeedGenerator: Sequence, IteratorProtocol {
     var market: MarketProcess
     var books: OrderBooks
     var random: FeedRandom
-    let scratch: ByteScratch
+    /// Where records are written before they become strings; see `makeWriter()`.
+    private(set) var scratch: ByteScratch
     /// Number of trades written, the numeric part of the next trade id.
     var tradeCount: Int64 = 0
     /// Mean time between quotes of each instrument, µs.
@@ -59,16 +66,23 @@ public struct FeedGenerator: Sequence, IteratorProtocol {
         catalog = InstrumentCatalog(startMicros: start)
         var setup = FeedRandom(seed: clamped.seed, stream: 1)
         profile = StressProfile(
-            scenario: clamped.scenario, startMicros: start, durationMicros: clamped.durationMicros,
-            assets: catalog.assets, random: &setup)
+            scenario: clamped.scenario,
+            startMicros: start,
+            durationMicros: clamped.durationMicros,
+            assets: catalog.assets,
+            random: &setup
+        )
         random = FeedRandom(seed: clamped.seed, stream: 2)
         let interval = Double(clamped.quoteIntervalMicros)
         market = MarketProcess(
-            assets: catalog.assets, startMicros: start,
-            stepMicros: Swift.min(Swift.max(clamped.quoteIntervalMicros / 2, 1_000), 50_000), random: &random)
+            assets: catalog.assets,
+            startMicros: start,
+            stepMicros: Swift.min(Swift.max(clamped.quoteIntervalMicros / 2, 1_000), 50_000),
+            random: &random
+        )
         books = OrderBooks(instrumentCount: catalog.instruments.count)
         scratch = ByteScratch(capacity: 16_384)
-        onboarding = AccountOnboarding(catalog: catalog, seed: clamped.seed, startMicros: start, scratch: scratch)
+        onboarding = AccountOnboarding(catalog: catalog, seed: clamped.seed, startMicros: start)
 
         let catalog = self.catalog
         let profile = self.profile
@@ -97,8 +111,11 @@ public struct FeedGenerator: Sequence, IteratorProtocol {
                     let instrument = catalog.instruments[cursor]
                     cursor += 1
                     return FeedRecord(
-                        topic: .instruments, key: instrument.symbol, value: instrument.json,
-                        ts: configuration.startMicros)
+                        topic: .instruments,
+                        key: instrument.symbol,
+                        value: instrument.json,
+                        ts: configuration.startMicros
+                    )
                 }
                 phase = .accounts
                 cursor = 1
@@ -112,7 +129,8 @@ public struct FeedGenerator: Sequence, IteratorProtocol {
                     phase = .market
                     continue
                 }
-                pendingAccountRecords = onboarding.records(forAccount: cursor)
+                makeUniqueScratch()
+                pendingAccountRecords = onboarding.records(forAccount: cursor, scratch: scratch)
                 pendingIndex = 0
                 cursor += 1
             case .market:
@@ -137,5 +155,15 @@ public struct FeedGenerator: Sequence, IteratorProtocol {
                 return nil
             }
         }
+    }
+
+    /// A writer into the scratch buffer, which is first copied if another generator value shares it.
+    mutating func makeWriter() -> RecordWriter {
+        makeUniqueScratch()
+        return RecordWriter(scratch)
+    }
+
+    private mutating func makeUniqueScratch() {
+        if !isKnownUniquelyReferenced(&scratch) { scratch = ByteScratch(capacity: scratch.capacity) }
     }
 }

@@ -40,7 +40,11 @@ struct OrderBooks {
     ///   - gapTicks: the nominal distance between levels (each gap is 0.5–2× it, at least one tick).
     ///   - topLots: the nominal size of the best level; deeper levels are larger.
     mutating func rebuild(
-        _ instrument: Int, center: Double, spreadTicks: Int64, gapTicks: Double, topLots: Double,
+        _ instrument: Int,
+        center: Double,
+        spreadTicks: Int64,
+        gapTicks: Double,
+        topLots: Double,
         random: inout FeedRandom
     ) {
         let spread = max(1, spreadTicks)
@@ -103,7 +107,12 @@ struct OrderBooks {
     /// Writes the `quotes` value of `instrument` (SPEC section 2): touch fields, then both ladders best first,
     /// then `iv` when given.
     func writeQuote(
-        _ instrument: Int, symbol: String, ts: Int64, tick: DecimalGrid, lot: DecimalGrid, impliedVol: Double?,
+        _ instrument: Int,
+        symbol: String,
+        ts: Int64,
+        tick: DecimalGrid,
+        lot: DecimalGrid,
+        impliedVol: Double?,
         into writer: inout RecordWriter
     ) {
         let bidCount = bidCounts[instrument]
@@ -138,8 +147,12 @@ struct OrderBooks {
 
     @inline(__always)
     private static func writeLadder(
-        _ ticks: UnsafePointer<Int64>, _ lots: UnsafePointer<Int64>, count: Int, _ tick: DecimalGrid,
-        _ lot: DecimalGrid, _ writer: inout RecordWriter
+        _ ticks: UnsafePointer<Int64>,
+        _ lots: UnsafePointer<Int64>,
+        count: Int,
+        _ tick: DecimalGrid,
+        _ lot: DecimalGrid,
+        _ writer: inout RecordWriter
     ) {
         for level in 0..<count {
             writer.raw(level == 0 ? "[" : ",[")

@@ -1,9 +1,10 @@
 /// A fixed block of bytes, allocated once per generator, that each record is written into before it becomes a
 /// `String`.
 ///
-/// Copies of a generator share it; that is harmless because every record is written and turned into a `String`
-/// within one synchronous call, and generators are not `Sendable`.
-final class ByteScratch {
+/// Safety (`@unchecked Sendable`): it is copy-on-write by convention. A generator writes into it only after
+/// `isKnownUniquelyReferenced` confirmed it holds the sole reference (`FeedGenerator.makeWriter()`), and a record
+/// is written and turned into a `String` within one synchronous call; copies that share it never write to it.
+final class ByteScratch: @unchecked Sendable {
     /// The first byte; owned by this object and freed in `deinit`.
     let base: UnsafeMutablePointer<UInt8>
     /// The number of bytes at `base`.

@@ -157,10 +157,10 @@ struct StressProfile: Sendable {
         }
     }
 
-    /// The top-of-book spread of `asset` in bps before per-quote noise; `cluster` is the volatility-clustering
-    /// factor, which widens calm spreads a little when the market is jumpy.
-    func spreadBps(asset: AssetSpec, index: Int, cluster: Double, stress s: Double) -> Double {
-        asset.spreadBps * cluster + (peakSpreadBps[index] - asset.spreadBps) * s
+    /// The top-of-book spread of `asset` in bps before per-quote noise, from its calm spread `calmBps`; `cluster`
+    /// is the volatility-clustering factor, which widens calm spreads a little when the market is jumpy.
+    func spreadBps(asset: Int, calmBps: Double, cluster: Double, stress s: Double) -> Double {
+        calmBps * cluster + (peakSpreadBps[asset] - calmBps) * s
     }
 
     /// The multiplier on book sizes (1 calm, `1/depthDivisor` at full stress).

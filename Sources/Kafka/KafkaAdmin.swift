@@ -26,8 +26,9 @@ public final class KafkaAdmin: @unchecked Sendable {
         handle = try KafkaHandle(kind: .producer, conf: try makeConf(configuration.entries(adding: [])), callbacks: callbacks)
     }
 
-    /// The outcome per topic: nil when created, else the error (``KafkaError/Code/topicAlreadyExists`` among them).
-    public func createTopics(_ topics: [NewTopic], timeout: Duration) throws(KafkaError) -> [String: KafkaError?] {
+    /// Creates `topics`. - Returns: the error of each topic that was not created (absent: created), such as
+    ///   ``KafkaError/Code/topicAlreadyExists``.
+    public func createTopics(_ topics: [NewTopic], timeout: Duration) throws(KafkaError) -> [String: KafkaError] {
         guard !topics.isEmpty else { return [:] }
         var errstr = [CChar](repeating: 0, count: 512)
         var newTopics: [OpaquePointer?] = []
@@ -61,19 +62,22 @@ public final class KafkaAdmin: @unchecked Sendable {
         }
         var count = 0
         guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return [:] }
-        var outcome: [String: KafkaError?] = [:]
+        var failures: [String: KafkaError] = [:]
+        var reported = Set<String>()
         for i in 0..<count {
             let r = results[i]
             let name = String(cString: rd_kafka_topic_result_name(r))
             let err = rd_kafka_topic_result_error(r)
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
-                outcome[name] = .some(nil)
-            } else {
+            reported.insert(name)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 let message = rd_kafka_topic_result_error_string(r).map { String(cString: $0) }
-                outcome[name] = KafkaError(err, context: message.map { "\(name): \($0)" } ?? name)
+                failures[name] = KafkaError(err, context: message.map { "\(name): \($0)" } ?? name)
             }
         }
-        return outcome
+        for topic in topics where !reported.contains(topic.name) {
+            failures[topic.name] = KafkaError(code: .state, message: "\(topic.name): no result from the broker")
+        }
+        return failures
     }
 
     /// The partition count of `topic`, from broker metadata.

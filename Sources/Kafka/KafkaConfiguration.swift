@@ -133,12 +133,18 @@ func makeConf(_ entries: [(String, String)]) throws(KafkaError) -> OpaquePointer
             if result == RD_KAFKA_CONF_UNKNOWN {
                 throw KafkaError.configuration("unknown librdkafka property 'kafka.\(key)'")
             }
-            // librdkafka's reason quotes the value: keep it out of the message for anything that may be a secret.
-            let reason = isSensitive(key) ? "rejected" : string(fromErrorBuffer: errstr)
+            // librdkafka's reason may quote the value: it never reaches the message (values may be secrets).
+            let reason = isSensitive(key) ? "rejected" : redacting(value, in: string(fromErrorBuffer: errstr))
             throw KafkaError.configuration("invalid value for 'kafka.\(key)': \(reason)")
         }
     }
     return conf
+}
+
+/// `text` with every occurrence of `value` replaced by `<redacted>`.
+func redacting(_ value: String, in text: String) -> String {
+    guard !value.isEmpty else { return text }
+    return text.split(separator: value, omittingEmptySubsequences: false).joined(separator: "<redacted>")
 }
 
 /// Whether a librdkafka property may hold a credential.

@@ -29,10 +29,9 @@ public enum Topics {
         var existing: [String] = []
         for topic in topics {
             switch outcome[topic.name] {
-            case .some(.none): created.append(topic.name)
-            case .some(.some(let error)) where error.code == .topicAlreadyExists: existing.append(topic.name)
-            case .some(.some(let error)): throw error
-            case .none: throw ConfigError("topics", "no result for topic \(topic.name)")
+            case nil: created.append(topic.name)
+            case let error? where error.code == .topicAlreadyExists: existing.append(topic.name)
+            case let error?: throw error
             }
         }
         return (created, existing)

@@ -21,7 +21,8 @@ struct AccountTests {
     func onboarding() throws {
         let count = 40
         let records = FeedTestKit.collect(
-            FeedConfiguration(scenario: .flashCrash, durationMicros: 10_000_000, accounts: count))
+            FeedConfiguration(scenario: .flashCrash, durationMicros: 10_000_000, accounts: count)
+        )
         let accounts = records.filter { $0.topic == .accounts }
         let symbols = Set(records.filter { $0.topic == .instruments }.map(\.key))
         #expect(Set(accounts.map(\.key)) == Set((1...count).map { "acct-\($0)" }))
@@ -80,7 +81,8 @@ struct AccountTests {
     func fills() throws {
         let count = 25
         let trades = FeedTestKit.trades(
-            FeedTestKit.collect(FeedConfiguration(scenario: .flashCrash, seed: 11, accounts: count)))
+            FeedTestKit.collect(FeedConfiguration(scenario: .flashCrash, seed: 11, accounts: count))
+        )
         let fills = trades.filter { $0["buyer"] != nil || $0["seller"] != nil }
         let known = Set((1...count).map { "acct-\($0)" })
         #expect(fills.count > 100)

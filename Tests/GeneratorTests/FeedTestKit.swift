@@ -57,8 +57,16 @@ enum FeedTestKit {
             let asks = ladder(json["asks"])
         else { return nil }
         return Quote(
-            instrument: instrument, ts: Int64(ts), bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
-            bids: bids, asks: asks, impliedVol: number(json["iv"]))
+            instrument: instrument,
+            ts: Int64(ts),
+            bid: bid,
+            bidSize: bidSize,
+            ask: ask,
+            askSize: askSize,
+            bids: bids,
+            asks: asks,
+            impliedVol: number(json["iv"])
+        )
     }
 
     /// The quotes of `instrument`, in feed order.

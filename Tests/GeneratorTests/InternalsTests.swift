@@ -1,5 +1,6 @@
-@testable import Generator
 import Testing
+
+@testable import Generator
 
 @Suite("Internals")
 struct InternalsTests {
@@ -9,7 +10,8 @@ struct InternalsTests {
             (Int64(640_005), 1, "64000.5"), (640_000, 1, "64000"), (2_514, 3, "2.514"), (2_510, 3, "2.51"),
             (5, 3, "0.005"), (0, 2, "0"), (-24_537, 1, "-2453.7"), (1_234_567_890_123, 0, "1234567890123"),
             (100, 2, "1"), (101, 2, "1.01"), (9, 0, "9"), (99, 1, "9.9"), (Int64.max, 0, "9223372036854775807"),
-        ])
+        ]
+    )
     func fixed(units: Int64, decimals: Int, expected: String) {
         let scratch = ByteScratch(capacity: 64)
         var writer = RecordWriter(scratch)
@@ -122,7 +124,8 @@ struct InternalsTests {
             try FeedConfiguration(scenario: .calm, durationMicros: -1).validate()
         }
         let generator = FeedGenerator(
-            FeedConfiguration(scenario: .calm, durationMicros: -5, accounts: -3, quoteIntervalMicros: 0))
+            FeedConfiguration(scenario: .calm, durationMicros: -5, accounts: -3, quoteIntervalMicros: 0)
+        )
         #expect(generator.configuration.durationMicros == 0)
         #expect(generator.configuration.accounts == 0)
         #expect(generator.configuration.quoteIntervalMicros == FeedConfiguration.minimumQuoteIntervalMicros)

@@ -54,7 +54,9 @@ struct QuoteValidityTests {
 
     @Test("numbers are plain, short decimals: no exponents, no NaN, no binary noise", arguments: Scenario.allCases)
     func numbersAreShort(scenario: Scenario) {
-        let records = FeedTestKit.collect(FeedConfiguration(scenario: scenario, durationMicros: 30_000_000, accounts: 5))
+        let records = FeedTestKit.collect(
+            FeedConfiguration(scenario: scenario, durationMicros: 30_000_000, accounts: 5)
+        )
         for record in records.prefix(5_000) {
             let tokens = record.value.split(whereSeparator: { ",:[]{}".contains($0) })
             for token in tokens where !token.hasPrefix("\"") {

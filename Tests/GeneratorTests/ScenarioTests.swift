@@ -22,9 +22,12 @@ struct ScenarioTests {
         #expect(annualized > 0.25 && annualized < 0.9, "calm BTC vol \(annualized)")
     }
 
-    @Test("flash crash: a 10 %+ fall, 10×+ wider spreads, thin books, sellers, and a quote gap", arguments: [
-        UInt64(1), 2, 3,
-    ])
+    @Test(
+        "flash crash: a 10 %+ fall, 10×+ wider spreads, thin books, sellers, and a quote gap",
+        arguments: [
+            UInt64(1), 2, 3,
+        ]
+    )
     func flashCrash(seed: UInt64) {
         let records = FeedTestKit.collect(FeedConfiguration(scenario: .flashCrash, seed: seed))
         var longestGapSeconds = 0.0
@@ -55,9 +58,12 @@ struct ScenarioTests {
         #expect(sells > 0.65, "sell share \(sells)")
     }
 
-    @Test("liquidity drain: flat price, spreads beyond 80 bps, drained books, then recovery", arguments: [
-        UInt64(1), 2, 3,
-    ])
+    @Test(
+        "liquidity drain: flat price, spreads beyond 80 bps, drained books, then recovery",
+        arguments: [
+            UInt64(1), 2, 3,
+        ]
+    )
     func liquidityDrain(seed: UInt64) {
         let records = FeedTestKit.collect(FeedConfiguration(scenario: .liquidityDrain, seed: seed))
         for symbol in FeedTestKit.perpetuals {
@@ -102,7 +108,8 @@ struct ScenarioTests {
         let records = FeedTestKit.collect(FeedConfiguration(scenario: .flashCrash, seed: 4))
         let quotes = FeedTestKit.quotes(records, instrument: "BTC-26DEC25-64000-P")
         let calm = quotes.filter { $0.ts < Self.start + 200_000_000 }.compactMap(\.impliedVol).max() ?? 0
-        let stressed = quotes.filter { $0.ts >= Self.start + 250_000_000 && $0.ts < Self.start + 300_000_000 }
+        let stressed =
+            quotes.filter { $0.ts >= Self.start + 250_000_000 && $0.ts < Self.start + 300_000_000 }
             .compactMap(\.impliedVol).max() ?? 0
         #expect(stressed > 1.3 * calm, "\(stressed) vs \(calm)")
     }

@@ -1,0 +1,102 @@
+import Engine
+import Events
+import Foundation
+import Liquidity
+import Testing
+
+/// The stage's merge, DLQ and offset bookkeeping, fed as a source would.
+@Suite("Instrument stage")
+struct InstrumentStageTests {
+    let names = TopicNames()
+
+    func input(_ kind: InputKind, _ json: String, offset: Int64, stage: InstrumentStage, partition: Int32 = 0) -> PendingInput {
+        let bytes = Array(json.utf8)
+        let origin = Origin(topic: names.name(of: kind), partition: partition, offset: offset)
+        return bytes.withUnsafeBytes {
+            PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0,
+                                fallbackTs: stage.fallbackTs(partition: partition, kind: kind))
+        }
+    }
+
+    func quote(_ ts: Int64, bid: Double, ask: Double) -> String {
+        "{\"instrument\":\"X\",\"ts\":\(ts),\"bid\":\(bid),\"bid_size\":1,\"ask\":\(ask),\"ask_size\":1}"
+    }
+
+    func trade(_ ts: Int64, price: Double, size: Double, id: String) -> String {
+        "{\"instrument\":\"X\",\"ts\":\(ts),\"id\":\"\(id)\",\"price\":\(price),\"size\":\(size),\"side\":\"buy\"}"
+    }
+
+    func json(_ record: OutputRecord) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(record.value)) as? [String: Any])
+    }
+
+    @Test("quotes and trades merge by (ts, quotes first, offset), whatever order they arrive in")
+    func mergeOrder() throws {
+        var stage = InstrumentStage(configuration: InstrumentStageConfiguration())
+        // The trade at t=0.5 s arrives before the quote at t=0.5 s, but must see that quote's mid (100).
+        stage.enqueue(input(.quotes, quote(100_000, bid: 99, ask: 101), offset: 0, stage: stage), partition: 0)
+        stage.enqueue(input(.trades, trade(500_000, price: 101, size: 1, id: "a"), offset: 0, stage: stage), partition: 0)
+        var out: [OutputRecord] = []
+        stage.drain(canSkip: { _, _ in false }, emit: { out.append($0) })
+        // The trade waits: the quotes stream may still hold an earlier event.
+        stage.enqueue(input(.quotes, quote(500_000, bid: 199, ask: 201), offset: 1, stage: stage), partition: 0)
+        stage.enqueue(input(.quotes, quote(1_200_000, bid: 199, ask: 201), offset: 2, stage: stage), partition: 0)
+        stage.drain(canSkip: { _, _ in false }, emit: { out.append($0) })
+        #expect(out.isEmpty, "the quote at t=1.2 s waits while the trades stream is empty and not skippable")
+        stage.drain(canSkip: { _, kind in kind == .trades }, emit: { out.append($0) })
+        try #require(out.count == 1)
+        let record = try json(out[0])
+        #expect(record["id"] as? String == "X:metrics:1000000")
+        // m = 200 (the t=0.5 s quote comes first at equal ts): 2e4·|101−200|/200 = 9900 bps.
+        #expect(record["effective_spread_bps"] as? Double == 9900)
+        #expect(out[0].origin == Origin(topic: "quotes", partition: 0, offset: 2), "caused by the first event past the end")
+        let offsets = stage.processedOffsets()
+        #expect(offsets.map(\.nextOffset) == [3, 1])
+    }
+
+    @Test("a bad input goes to the DLQ with its reason and the stream goes on")
+    func deadLetters() throws {
+        var stage = InstrumentStage(configuration: InstrumentStageConfiguration())
+        stage.enqueue(input(.quotes, quote(100_000, bid: 99, ask: 101), offset: 0, stage: stage), partition: 0)
+        stage.enqueue(input(.quotes, quote(200_000, bid: 102, ask: 101), offset: 1, stage: stage), partition: 0)
+        stage.enqueue(input(.quotes, "not json", offset: 2, stage: stage), partition: 0)
+        stage.enqueue(input(.quotes, quote(1_100_000, bid: 99, ask: 101), offset: 3, stage: stage), partition: 0)
+        var out: [OutputRecord] = []
+        stage.drain(canSkip: { _, _ in true }, emit: { out.append($0) })
+        #expect(out.map(\.topic) == [.dlq, .dlq, .liquidityMetrics])
+        let crossed = try json(out[0])
+        #expect(crossed["reason"] as? String == "crossed_book")
+        #expect(crossed["topic"] as? String == "quotes")
+        #expect(crossed["offset"] as? Int == 1)
+        #expect(crossed["ts"] as? Int == 100_000, "the task's event time when merged")
+        #expect(crossed["value"] as? String == quote(200_000, bid: 102, ask: 101))
+        let garbage = try json(out[1])
+        #expect(garbage["reason"] as? String == "decode_error")
+        #expect(garbage["value"] as? String == "not json")
+        #expect(stage.rejectedByReason == [.crossedBook: 1, .decodeError: 1])
+        let metrics = try json(out[2])
+        #expect(metrics["quotes"] as? Int == 1, "rejected quotes do not count")
+    }
+
+    @Test("a value that is not UTF-8 is kept in base64")
+    func base64() throws {
+        let rejected = RejectedInput(origin: Origin(topic: "quotes", partition: 1, offset: 7), key: nil,
+                                     value: [0xFF, 0xFE, 0x41], error: DecodeError(.decodeError, "bad"))
+        let record = try json(rejected.dlqRecord(eventTime: 5))
+        #expect(record["value"] as? String == "//5B")  // base64 of FF FE 41
+        #expect(record["value_base64"] as? Bool == true)
+        #expect(record["key"] is NSNull)
+    }
+
+    @Test("closeAll closes open intervals in symbol order, once")
+    func closeAll() throws {
+        var stage = InstrumentStage(configuration: InstrumentStageConfiguration())
+        stage.enqueue(input(.quotes, quote(100_000, bid: 99, ask: 101), offset: 0, stage: stage), partition: 0)
+        var out: [OutputRecord] = []
+        stage.drain(canSkip: { _, _ in true }, emit: { out.append($0) })
+        stage.closeAll(emit: { out.append($0) })
+        stage.closeAll(emit: { out.append($0) })
+        #expect(out.count == 1)
+        #expect(try json(out[0])["ts"] as? Int == 1_000_000)
+    }
+}
