@@ -40,7 +40,7 @@ asan: setup
 
 demo: setup
 	@$(MAKE) --no-print-directory _release
-	@bash scripts/demo.sh $(CURDIR)/$(BIN_RELEASE) $(TANSU)
+	@bash scripts/demo.sh $(CURDIR)/$(BIN_RELEASE) $(TANSU) $(VENV_PYTHON)
 
 bench: setup
 	@$(MAKE) --no-print-directory _release

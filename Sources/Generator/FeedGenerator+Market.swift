@@ -11,7 +11,8 @@ extension FeedGenerator {
     /// scenario-widened gap apart with sizes thinned by its depth multiplier. Options are priced by Black-76 from
     /// the BTC fair price with the smile's vol, which rises with stress, and carry that vol as `iv`.
     mutating func quote(_ instrument: Int, at t: Int64) -> FeedRecord {
-        let spec = catalog.instruments[instrument]
+        let spec = catalog.quoting[instrument]
+        let symbol = catalog.symbols[instrument]
         let stress = profile.stress(at: t)
         let depth = profile.depthMultiplier(stress: stress)
         let gapWidening = profile.gapMultiplier(stress: stress)
@@ -40,31 +41,34 @@ extension FeedGenerator {
             )
             impliedVol = vol
         } else {
-            let asset = catalog.assets[spec.asset]
             let bps =
-                profile.spreadBps(asset: asset, index: spec.asset, cluster: market.clusterFactor, stress: stress)
-                * random.uniform(0.8, 1.25)
+                profile.spreadBps(
+                    asset: spec.asset,
+                    calmBps: spec.spreadBps,
+                    cluster: market.clusterFactor,
+                    stress: stress
+                ) * random.uniform(0.8, 1.25)
             let ticksPerBps = forward * 1e-4 / spec.tick.step
             books.rebuild(
                 instrument,
                 center: forward / spec.tick.step,
                 spreadTicks: spec.tick.steps(forward * bps * 1e-4),
-                gapTicks: Swift.max(1, asset.levelGapBps * ticksPerBps) * gapWidening,
-                topLots: asset.topLots * depth,
+                gapTicks: Swift.max(1, spec.levelGapBps * ticksPerBps) * gapWidening,
+                topLots: spec.topLots * depth,
                 random: &random
             )
         }
         var writer = makeWriter()
         books.writeQuote(
             instrument,
-            symbol: spec.symbol,
+            symbol: symbol,
             ts: t,
             tick: spec.tick,
             lot: spec.lot,
             impliedVol: impliedVol,
             into: &writer
         )
-        return FeedRecord(topic: .quotes, key: spec.symbol, value: writer.makeString(), ts: t)
+        return FeedRecord(topic: .quotes, key: symbol, value: writer.makeString(), ts: t)
     }
 
     /// Draws an aggressive order on `instrument` at `t`, fills it against the current book and writes the
@@ -74,7 +78,8 @@ extension FeedGenerator {
     /// prints at the last level it reached. Perpetual trades move the price by their impact. With two or more
     /// accounts, `accountFillProbability` of trades are small fills between two distinct random accounts.
     mutating func trade(_ instrument: Int, at t: Int64) -> FeedRecord {
-        let spec = catalog.instruments[instrument]
+        let spec = catalog.quoting[instrument]
+        let symbol = catalog.symbols[instrument]
         let stress = profile.stress(at: t)
         let isBuy = !random.chance(profile.sellProbability(at: t, stress: stress))
         let accounts = configuration.accounts
@@ -83,7 +88,7 @@ extension FeedGenerator {
         let mid = Double(touch.bid + touch.ask) / 2 * spec.tick.step
         let wantedLots: Int64
         if spec.option == nil {
-            let median = catalog.assets[spec.asset].tradeNotional * (1 + stress)
+            let median = spec.tradeNotional * (1 + stress)
             let notional = isFill ? random.uniform(200, 3_000) : median * Libm.exponential(random.normal())
             wantedLots = spec.lot.steps(notional / mid)
         } else {
@@ -92,12 +97,11 @@ extension FeedGenerator {
         }
         let fill = books.sweep(instrument, isBuy: isBuy, lots: wantedLots)
         if spec.option == nil {
-            let asset = catalog.assets[spec.asset]
             let notional = Double(fill.priceTicks) * spec.tick.step * Double(fill.lots) * spec.lot.step
             market.applyImpact(
                 asset: spec.asset,
                 signedNotional: isBuy ? notional : -notional,
-                impactPerMillion: asset.impactPerMillion,
+                impactPerMillion: spec.impactPerMillion,
                 depthMultiplier: profile.depthMultiplier(stress: stress)
             )
         }
@@ -105,7 +109,7 @@ extension FeedGenerator {
 
         var writer = makeWriter()
         writer.raw(#"{"instrument":""#)
-        writer.text(spec.symbol)
+        writer.text(symbol)
         writer.raw(#"","ts":"#)
         writer.integer(t)
         writer.raw(#","id":"T-"#)
@@ -127,13 +131,13 @@ extension FeedGenerator {
             writer.raw(Self.fillFee)
         }
         writer.byte(UInt8(ascii: "}"))
-        return FeedRecord(topic: .trades, key: spec.symbol, value: writer.makeString(), ts: t)
+        return FeedRecord(topic: .trades, key: symbol, value: writer.makeString(), ts: t)
     }
 
     /// The time of the quote after one at `t`: Poisson arrivals, moved to the end of a pause, `nil` once an
     /// option has expired.
     mutating func nextQuoteTime(_ instrument: Int, after t: Int64) -> Int64? {
-        var next = t + Swift.max(1, Int64(random.exponential(mean: quoteMeans[instrument]).rounded()))
+        var next = t + random.arrivalDelay(meanMicros: quoteMeans[instrument])
         if let pause = pauses[instrument], pause.contains(next) { next = pause.upperBound }
         return isListed(instrument, at: next) ? next : nil
     }
@@ -142,16 +146,16 @@ extension FeedGenerator {
     /// (so the book is requoted first), `nil` once an option has expired.
     mutating func nextTradeTime(_ instrument: Int, after t: Int64) -> Int64? {
         let rate = Swift.max(profile.tradeRateMultiplier(stress: profile.stress(at: t)), 0.05)
-        var next = t + Swift.max(1, Int64(random.exponential(mean: tradeMeans[instrument] / rate).rounded()))
+        var next = t + random.arrivalDelay(meanMicros: tradeMeans[instrument] / rate)
         if let pause = pauses[instrument], pause.contains(next) {
-            next = pause.upperBound + 1 + Int64(random.exponential(mean: tradeMeans[instrument]).rounded())
+            next = pause.upperBound + random.arrivalDelay(meanMicros: tradeMeans[instrument])
         }
         return isListed(instrument, at: next) ? next : nil
     }
 
     /// Whether `instrument` still trades at `t` (options stop at expiry).
     private func isListed(_ instrument: Int, at t: Int64) -> Bool {
-        guard let terms = catalog.instruments[instrument].option else { return true }
+        guard let terms = catalog.quoting[instrument].option else { return true }
         return t < terms.expiryMicros
     }
 }

@@ -89,6 +89,11 @@ struct FeedRandom {
     /// An exponential draw with the given mean (Poisson inter-arrival times).
     mutating func exponential(mean: Double) -> Double { -Libm.ln1p(-uniform()) * mean }
 
+    /// A Poisson inter-arrival time in whole microseconds (at least 1) for a mean of `meanMicros`.
+    mutating func arrivalDelay(meanMicros: Double) -> Int64 {
+        max(1, Int64(min(exponential(mean: meanMicros), 1e15) + 0.5))
+    }
+
     @inline(__always)
     private func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }

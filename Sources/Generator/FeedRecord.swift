@@ -1,8 +1,12 @@
 /// A market situation the generator can play out; `rawValue` is the CLI spelling (`--scenario flash-crash`).
+///
+/// Events start at fixed fractions of the feed's duration. The spans quoted below (a 45 s fall, a 12–18 s quote
+/// gap, a 3-minute spike) are those of the default 10-minute feed: longer feeds keep them, shorter feeds shrink
+/// them in proportion.
 public enum Scenario: String, CaseIterable, Sendable {
     /// Low volatility, tight spreads (about 1 bps on BTC), deep books and balanced flow for the whole feed.
     case calm
-    /// A calm start, then at about 40 % of the duration a 10–20 % fall on every perpetual within 30–60 s: spreads
+    /// A calm start, then at about 40 % of the duration a 10–20 % fall on every perpetual within about 45 s: spreads
     /// widen to 50–300 bps, depth thins 10–50×, sellers dominate, one instrument stops quoting for more than 10 s;
     /// then a partial recovery and a slow normalisation.
     case flashCrash = "flash-crash"

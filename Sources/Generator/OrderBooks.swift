@@ -1,6 +1,6 @@
 /// The latest book of every instrument, in integer ticks and lots, and the quote snapshots written from it.
 ///
-/// Storage is flat and allocated once (`instrumentCount × maximumLevels` per array), so rebuilding a book
+/// Storage is one flat array allocated once (`4 × maximumLevels` values per instrument), so rebuilding a book
 /// allocates nothing. Invariants of every built book: 1 to `maximumLevels` levels a side (5 or more unless prices
 /// would reach zero), bids strictly descending, asks strictly ascending, best bid ≥ 1 tick and < best ask, every
 /// size ≥ 1 lot.

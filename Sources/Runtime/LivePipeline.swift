@@ -26,6 +26,16 @@ public final class LivePipeline {
     private var outputsSinceCommit = 0
     private var consumed = 0
     private let router: RebalanceRouter
+    /// Stops once no input arrived for this long after the first (benchmarks and bounded runs). Default: nil.
+    public var stopWhenIdleMicros: Int64?
+
+    /// What a run did.
+    public struct Statistics: Sendable {
+        /// Input messages consumed.
+        public var consumed = 0
+        /// From the first input message polled to the end of processing of the last one.
+        public var activeMicros: Int64 = 0
+    }
     private let timeout: Duration = .seconds(30)
 
     /// Connects to the brokers, joins the group, and (exactly-once) initializes transactions.
@@ -69,7 +79,8 @@ public final class LivePipeline {
 
     /// Runs until `stop` is raised; then commits what was processed, leaves the group and returns.
     /// - Throws: a fatal ``KafkaError`` (for example a fenced producer): the process should exit non-zero.
-    public func run(until stop: StopSignal) throws {
+    @discardableResult
+    public func run(until stop: StopSignal) throws -> Statistics {
         let names = configuration.topics
         for topic in [names.quotes, names.trades, names.instruments] {
             _ = try consumer.partitionCount(topic: topic, timeout: timeout)  // fails clearly if topics are missing
@@ -84,9 +95,18 @@ public final class LivePipeline {
         var lastReport = lastCommit
         var outputs: [OutputRecord] = []
         let maxIdle = configuration.kafka.maxIdleMicros
+        var firstInput: Int64?
+        var lastInput: Int64 = 0
+        var lastWork: Int64 = 0
         while !stop.isRaised {
             let n = try consumer.poll(into: batch, timeout: stage.buffered > 0 ? .milliseconds(5) : .milliseconds(100))
             let now = monotonicMicros()
+            if n > 0 {
+                if firstInput == nil { firstInput = now }
+                lastInput = now
+            } else if let idle = stopWhenIdleMicros, firstInput != nil, now - lastInput >= idle, stage.buffered == 0 {
+                break
+            }
             for i in 0..<n { enqueue(batch[i], now: now) }
             consumed += n
             try instruments.poll { self.applyInstrument($0) }
@@ -96,6 +116,7 @@ public final class LivePipeline {
             outputsSinceCommit += outputs.count
             outputs.removeAll(keepingCapacity: true)
             producer.poll()
+            if n > 0 { lastWork = monotonicMicros() }
             if now - lastCommit >= configuration.kafka.commitIntervalMicros {
                 try commit()
                 lastCommit = now
@@ -110,6 +131,7 @@ public final class LivePipeline {
         try consumer.close()
         try producer.flush(timeout: timeout)
         report()
+        return Statistics(consumed: consumed, activeMicros: firstInput.map { lastWork - $0 } ?? 0)
     }
 
     private func enqueue(_ message: KafkaMessage, now: Int64) {

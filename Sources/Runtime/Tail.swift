@@ -11,6 +11,8 @@ public struct Tail: Sendable {
     public var isRaw = false
     /// Stops after this many records (nil: follow until stopped).
     public var limit: Int?
+    /// Only records with one of these keys (empty: all).
+    public var keys: Set<String> = []
 
     public init(configuration: BackstopConfiguration, topic: String) {
         self.configuration = configuration
@@ -36,6 +38,7 @@ public struct Tail: Sendable {
                 let m = batch[i]
                 if m.error != nil { continue }
                 let key = m.key.map { String(decoding: $0, as: UTF8.self) } ?? "-"
+                if !keys.isEmpty, !keys.contains(key) { continue }
                 let value = m.value.map { Array($0) }
                 write(isRaw ? (value.map { String(decoding: $0, as: UTF8.self) } ?? "null")
                             : Rendering.line(topic: topic, key: key, value: value, partition: m.partition, offset: m.offset))

@@ -19,6 +19,9 @@ struct Run: ParsableCommand {
     @Option(help: "How long a task waits for an idle input before merging past it, e.g. 50ms (overrides kafka.max_idle).")
     var maxIdle: String?
 
+    @Option(help: ArgumentHelp("Stop once no input arrived for this long after the first (benchmarks).", visibility: .hidden))
+    var stopWhenIdle: String?
+
     func run() throws {
         var c = try common.load()
         if let group { c.kafka.group = group }
@@ -35,10 +38,21 @@ struct Run: ParsableCommand {
         let logger = common.logger("backstop.run")
         let stop = StopSignal()
         let handlers = installStopHandlers(stop)
+        var idleMicros: Int64?
+        if let stopWhenIdle {
+            guard let v = parseDurationMicros(stopWhenIdle), v > 0 else { throw ValidationError("--stop-when-idle: invalid duration") }
+            idleMicros = v
+        }
         let configuration = c
+        let idle = idleMicros
         try onDedicatedThread(name: "backstop-pipeline") {
             let pipeline = try LivePipeline(configuration: configuration, logger: logger)
-            try pipeline.run(until: stop)
+            pipeline.stopWhenIdleMicros = idle
+            let stats = try pipeline.run(until: stop)
+            if idle != nil {
+                print("consumed: \(stats.consumed)")
+                print("processing_seconds: \(Double(stats.activeMicros) / 1e6)")
+            }
         }
         withExtendedLifetime(handlers) {}
     }
@@ -93,15 +107,25 @@ struct Generate: ParsableCommand {
     @Option(help: "Start of event time, µs since the epoch.")
     var start: Int64 = 1_764_000_000_000_000
 
+    @Option(help: "Mean time between quotes per instrument, e.g. 100ms.")
+    var quoteInterval: String = "100ms"
+
     @Option(help: "Write NDJSON files here instead of producing to the broker.")
     var output: String?
+
+    @Option(help: "Pace production at this multiple of event time (e.g. 10: ten event seconds per second); default: as fast as possible.")
+    var speed: Double?
 
     func run() throws {
         guard let s = Scenario(rawValue: scenario) else {
             throw ValidationError("--scenario must be one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard let micros = parseDurationMicros(duration), micros > 0 else { throw ValidationError("--duration: invalid duration") }
-        let feed = FeedConfiguration(scenario: s, seed: seed, startMicros: start, durationMicros: micros, accounts: accounts)
+        guard let interval = parseDurationMicros(quoteInterval), interval > 0 else {
+            throw ValidationError("--quote-interval: invalid duration")
+        }
+        let feed = FeedConfiguration(scenario: s, seed: seed, startMicros: start, durationMicros: micros, accounts: accounts,
+                                     quoteIntervalMicros: interval)
         do { try feed.validate() } catch { throw ValidationError("\(error)") }
         let c = try common.load()
         if let output {
@@ -109,9 +133,12 @@ struct Generate: ParsableCommand {
             print("generated \(counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) into \(output)")
         } else {
             let logger = common.logger("backstop.generate")
+            if let speed { guard speed > 0 else { throw ValidationError("--speed must be positive") } }
             let configuration = c
+            let pace = speed
             try onDedicatedThread(name: "backstop-generate") {
-                let counts = try FeedFiles.produce(FeedGenerator(feed), configuration: configuration, logger: logger)
+                let counts = try FeedFiles.produce(FeedGenerator(feed), configuration: configuration, speed: pace,
+                                                   logger: logger)
                 print("produced \(counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")) to \(configuration.kafka.brokers)")
             }
         }
@@ -158,12 +185,16 @@ struct TailCommand: ParsableCommand {
     @Option(help: "Stop after this many records.")
     var limit: Int?
 
+    @Option(name: .customLong("key"), help: "Only records with this key (repeatable).")
+    var keys: [String] = []
+
     func run() throws {
         let c = try common.load()
         var tail = Tail(configuration: c, topic: topic)
         tail.fromEnd = fromEnd
         tail.isRaw = raw
         tail.limit = limit
+        tail.keys = Set(keys)
         let logger = common.logger("backstop.tail")
         let stop = StopSignal()
         let handlers = installStopHandlers(stop)

@@ -39,14 +39,29 @@ enum FeedFiles {
         return counts
     }
 
-    static func produce(_ feed: FeedGenerator, configuration: BackstopConfiguration, logger: Logger) throws -> [String: Int] {
+    /// Produces every record keyed as SPEC §2 says; with `speed`, paced so that event time runs `speed`× wall time.
+    static func produce(_ feed: FeedGenerator, configuration: BackstopConfiguration, speed: Double?, logger: Logger)
+        throws -> [String: Int]
+    {
         var c = KafkaProducerConfiguration(common: KafkaConfiguration(
             bootstrapServers: configuration.kafka.brokers, clientID: "backstop-generate",
             properties: configuration.kafka.librdkafka))
         c.linger = .milliseconds(20)
         let producer = try KafkaProducer(configuration: c)
         var counts: [String: Int] = [:]
+        var firstTs: Int64?
+        let started = DispatchTime.now().uptimeNanoseconds
         for record in feed {
+            if let speed {
+                let first = firstTs ?? record.ts
+                firstTs = first
+                let due = Double(record.ts - first) / 1e6 / speed
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                if due > elapsed {
+                    producer.poll()
+                    usleep(UInt32(min(due - elapsed, 1) * 1e6))
+                }
+            }
             let topic = topicName(record.topic, configuration.topics)
             try producer.send(topic: topic, key: Array(record.key.utf8), value: Array(record.value.utf8))
             counts[topic, default: 0] += 1

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Engine
+import Events
+import Foundation
+import Runtime
+
+/// Hidden benchmark helpers for `make bench`: in-process throughput of the stages, without a broker.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "In-process stage benchmarks (used by make bench).", shouldDisplay: false)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Directory with quotes.ndjson and trades.ndjson.")
+    var input: String
+
+    @Option(help: "Passes over the input.")
+    var repeats: Int = 3
+
+    func run() throws {
+        let c = try common.load()
+        let names = c.topics
+        var inputs: [(InputKind, [[UInt8]])] = []
+        for kind in InputKind.allCases {
+            let text = try String(contentsOfFile: "\(input)/\(names.name(of: kind)).ndjson", encoding: .utf8)
+            inputs.append((kind, text.split(separator: "\n").map { Array($0.utf8) }))
+        }
+        // Interleave by line as a consumer would see two partitions' batches; the stage merges by event time.
+        let total = inputs.reduce(0) { $0 + $1.1.count }
+        var best = 0.0
+        for _ in 0..<max(1, repeats) {
+            var stage = InstrumentStage(configuration: c.instrumentStage)
+            var outputs = 0
+            let started = DispatchTime.now().uptimeNanoseconds
+            var index = [0, 0]
+            while index[0] < inputs[0].1.count || index[1] < inputs[1].1.count {
+                for k in 0..<2 {
+                    let (kind, lines) = inputs[k]
+                    let end = min(index[k] + 4096, lines.count)
+                    while index[k] < end {
+                        let line = lines[index[k]]
+                        let origin = Origin(topic: names.name(of: kind), partition: 0, offset: Int64(index[k]))
+                        let pending = line.withUnsafeBytes {
+                            PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0,
+                                                fallbackTs: stage.fallbackTs(partition: 0, kind: kind))
+                        }
+                        stage.enqueue(pending, partition: 0)
+                        index[k] += 1
+                    }
+                }
+                let done = [index[0] >= inputs[0].1.count, index[1] >= inputs[1].1.count]
+                stage.drain(canSkip: { _, kind in done[kind.rawValue] }, emit: { _ in outputs += 1 })
+            }
+            stage.closeAll(emit: { _ in outputs += 1 })
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            best = max(best, Double(total) / seconds)
+            precondition(outputs > 0, "the benchmark input produced no output")
+        }
+        print("instrument_stage_events: \(total)")
+        print("instrument_stage_events_per_s: \(Int(best))")
+    }
+}

@@ -1,0 +1,106 @@
+import Events
+import Foundation
+import Testing
+
+/// Parses `bytes` with Foundation; nil when Foundation rejects them as JSON.
+func foundationParse(_ bytes: [UInt8]) -> Any? {
+    try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+}
+
+@Suite("JSONWriter")
+struct JSONWriterTests {
+    @Test func writesAnObjectFoundationParses() throws {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("s"); w.string("plain")
+        w.key("n"); w.number(64000.5)
+        w.key("i"); w.integer(Int64(1_764_000_000_000_000))
+        w.key("small"); w.integer(-3)
+        w.key("t"); w.bool(true)
+        w.key("f"); w.bool(false)
+        w.key("z"); w.null()
+        w.key("arr")
+        w.beginArray(); w.number(1.5); w.string("x"); w.beginObject(); w.endObject(); w.beginArray(); w.endArray()
+        w.endArray()
+        w.key("obj"); w.beginObject(); w.key("k"); w.number(Double?.none); w.endObject()
+        w.endObject()
+
+        let object = try #require(foundationParse(w.bytes) as? [String: Any])
+        #expect(object["s"] as? String == "plain")
+        #expect((object["n"] as? NSNumber)?.doubleValue == 64000.5)
+        #expect((object["i"] as? NSNumber)?.int64Value == 1_764_000_000_000_000)
+        #expect((object["small"] as? NSNumber)?.intValue == -3)
+        #expect(object["t"] as? Bool == true)
+        #expect(object["f"] as? Bool == false)
+        #expect(object["z"] is NSNull)
+        let arr = try #require(object["arr"] as? [Any])
+        #expect(arr.count == 4)
+        #expect((arr[0] as? NSNumber)?.doubleValue == 1.5)
+        #expect(arr[1] as? String == "x")
+        #expect((arr[2] as? [String: Any])?.isEmpty == true)
+        #expect((arr[3] as? [Any])?.isEmpty == true)
+        #expect((object["obj"] as? [String: Any])?["k"] is NSNull)
+        // Compact and in call order.
+        let text = String(decoding: w.bytes, as: UTF8.self)
+        #expect(text.hasPrefix(#"{"s":"plain","n":64000.5,"i":1764000000000000,"small":-3,"t":true,"f":false,"z":null,"#))
+        #expect(text.hasSuffix(#""arr":[1.5,"x",{},[]],"obj":{"k":null}}"#))
+    }
+
+    @Test(arguments: [Double.nan, .infinity, -.infinity, -Double.nan, Double.signalingNaN])
+    func nonFiniteNumbersBecomeNull(value: Double) throws {
+        var w = JSONWriter()
+        w.beginObject(); w.key("v"); w.number(value); w.key("o"); w.number(Optional(value)); w.endObject()
+        #expect(String(decoding: w.bytes, as: UTF8.self) == #"{"v":null,"o":null}"#)
+        let object = try #require(foundationParse(w.bytes) as? [String: Any])
+        #expect(object["v"] is NSNull && object["o"] is NSNull)
+    }
+
+    @Test(arguments: [
+        "quote \" inside", "back\\slash", "slash / ok", "new\nline", "cr\rlf", "tab\tstop", "\u{0}nul", "\u{1}\u{1F}",
+        "\u{08}\u{0C}", "del \u{7F}", "é€😀𝄞", "\u{2028}\u{2029}", "\"\\\"", "", "mixed \"\u{1}\\\n€",
+    ])
+    func escapesStringsAndKeys(value: String) throws {
+        var w = JSONWriter()
+        w.beginObject(); w.key(value); w.string(value); w.endObject()
+        // No raw control character may reach the output.
+        #expect(!w.bytes.contains { $0 < 0x20 })
+        let object = try #require(foundationParse(w.bytes) as? [String: String], "\(String(decoding: w.bytes, as: UTF8.self))")
+        #expect(object == [value: value])
+        // And our own reader agrees.
+        let doc = try readDocument(w.bytes).get()
+        #expect(doc == .object([(value, .string(value))]))
+    }
+
+    @Test func writtenNumbersReadBackBitExactly() throws {
+        var rng = SplitMix64(seed: 7)
+        var values: [Double] = [0, -0.0, 1, -1, 0.1, 1e-5, 1e16, 1e21, 1e22, 1e300, -1e-300, 5e-324,
+                                .greatestFiniteMagnitude, .leastNormalMagnitude, 64000.5, 1.0 / 3]
+        while values.count < 2_000 {
+            let v = Double(bitPattern: rng.next())
+            if v.isFinite { values.append(v) }
+        }
+        var w = JSONWriter()
+        w.beginArray()
+        for v in values { w.number(v) }
+        w.endArray()
+        guard case .array(let back) = try readDocument(w.bytes).get() else {
+            Issue.record("not an array"); return
+        }
+        #expect(back == values.map { JSONValue.number($0) })
+        let foundation = try #require(foundationParse(w.bytes) as? [NSNumber])
+        #expect(foundation.count == values.count)
+        let mismatches = zip(values, foundation).filter { $0.doubleValue != $1.doubleValue || $0 == 0 && $1.doubleValue != 0 }
+        #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+    }
+
+    @Test func separatorsBetweenNestedContainers() throws {
+        var w = JSONWriter()
+        w.beginArray()
+        w.beginObject(); w.key("a"); w.integer(1); w.endObject()
+        w.beginObject(); w.key("b"); w.beginArray(); w.integer(2); w.integer(3); w.endArray(); w.endObject()
+        w.null()
+        w.endArray()
+        #expect(String(decoding: w.bytes, as: UTF8.self) == #"[{"a":1},{"b":[2,3]},null]"#)
+        #expect(foundationParse(w.bytes) != nil)
+    }
+}
