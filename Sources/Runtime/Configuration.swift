@@ -23,8 +23,18 @@ public struct KafkaSettings: Sendable, Equatable {
     public var maxIdleMicros: Int64 = 50_000
     /// `kafka.transactional_id`. Default: `<group>-<host>-<pid>`.
     public var transactionalID: String?
-    /// Every other `kafka.*` key, flattened with dots (`kafka: {sasl: {password: x}}` is `sasl.password`).
+    /// Every other `kafka.*` key, flattened with dots (`kafka: {sasl: {password: x}}` is `sasl.password`), for
+    /// every client.
     public var librdkafka: [String: String] = [:]
+    /// `kafka.consumer.*`: librdkafka keys for consumers only (such as `session.timeout.ms`).
+    public var consumerProperties: [String: String] = [:]
+    /// `kafka.producer.*`: librdkafka keys for producers only (such as `linger.ms`).
+    public var producerProperties: [String: String] = [:]
+
+    /// The librdkafka properties of a consumer: common ones, then consumer-only ones.
+    public var consumerLibrdkafka: [String: String] { librdkafka.merging(consumerProperties) { $1 } }
+    /// The librdkafka properties of a producer (and admin client): common ones, then producer-only ones.
+    public var producerLibrdkafka: [String: String] { librdkafka.merging(producerProperties) { $1 } }
 
     public init() {}
 }
@@ -124,6 +134,14 @@ public struct BackstopConfiguration: Sendable, Equatable {
         }
         if let v = try kafka.durationMicros("max_idle") { c.kafka.maxIdleMicros = v }
         c.kafka.transactionalID = try kafka.string("transactional_id")
+        var consumer = try kafka.section("consumer")
+        for key in consumer.map.keys.sorted() {
+            try flatten(consumer.raw(key), prefix: key, path: "kafka.consumer.\(key)", into: &c.kafka.consumerProperties)
+        }
+        var producer = try kafka.section("producer")
+        for key in producer.map.keys.sorted() {
+            try flatten(producer.raw(key), prefix: key, path: "kafka.producer.\(key)", into: &c.kafka.producerProperties)
+        }
         for key in kafka.map.keys.sorted() where !kafka.used.contains(key) {
             try flatten(kafka.map[key], prefix: key, path: "kafka.\(key)", into: &c.kafka.librdkafka)
         }

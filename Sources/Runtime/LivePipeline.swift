@@ -45,7 +45,9 @@ public final class LivePipeline {
         self.logger = logger
         stage = InstrumentStage(configuration: configuration.instrumentStage)
         let common = KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "backstop",
-                                        properties: configuration.kafka.librdkafka)
+                                        properties: configuration.kafka.producerLibrdkafka)
+        var consumerCommon = common
+        consumerCommon.properties = configuration.kafka.consumerLibrdkafka
         let log = KafkaLogBridge(logger: logger)
 
         var producerConfiguration = KafkaProducerConfiguration(common: common)
@@ -56,7 +58,7 @@ public final class LivePipeline {
         producer = try KafkaProducer(configuration: producerConfiguration, onError: log.error, onLog: log.log)
         output = OutputProducer(producer: producer, topics: configuration.topics)
 
-        var consumerConfiguration = KafkaConsumerConfiguration(common: common, groupID: configuration.kafka.group)
+        var consumerConfiguration = KafkaConsumerConfiguration(common: consumerCommon, groupID: configuration.kafka.group)
         // The range assignor gives partition p of every subscribed topic to the same member, which the
         // co-partitioned tasks need (quotes/p and trades/p merge in one task); cooperative-sticky does not.
         consumerConfiguration.assignmentStrategy = "range"
@@ -66,7 +68,7 @@ public final class LivePipeline {
         consumer = try KafkaConsumer(configuration: consumerConfiguration,
                                      onRebalance: { router.target?.handleRebalance($0) },
                                      onError: log.error, onLog: log.log)
-        instruments = try GlobalTable(topic: configuration.topics.instruments, common: common, logger: logger)
+        instruments = try GlobalTable(topic: configuration.topics.instruments, common: consumerCommon, logger: logger)
         if configuration.kafka.guarantee == .exactlyOnce {
             try producer.initTransactions(timeout: timeout)
             groupMetadata = try consumer.groupMetadata()

@@ -22,7 +22,7 @@ public struct Tail: Sendable {
     public func run(until stop: StopSignal, logger: Logger, print write: (String) -> Void) throws {
         var c = KafkaConsumerConfiguration(
             common: KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "backstop-tail",
-                                       properties: configuration.kafka.librdkafka),
+                                       properties: configuration.kafka.consumerLibrdkafka),
             groupID: nil)
         c.isolationLevel = .readCommitted
         let consumer = try KafkaConsumer(configuration: c, onLog: KafkaLogBridge(logger: logger).log)

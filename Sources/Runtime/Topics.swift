@@ -19,7 +19,7 @@ public enum Topics {
     {
         let admin = try KafkaAdmin(configuration: KafkaConfiguration(
             bootstrapServers: configuration.kafka.brokers, clientID: "backstop-admin",
-            properties: configuration.kafka.librdkafka), onLog: KafkaLogBridge(logger: logger).log)
+            properties: configuration.kafka.producerLibrdkafka), onLog: KafkaLogBridge(logger: logger).log)
         let topics = all(configuration, partitions: partitions).map { topic in
             NewTopic(name: topic.name, partitions: partitions,
                      configs: topic.compacted ? ["cleanup.policy": "compact"] : ["cleanup.policy": "delete"])

@@ -45,7 +45,7 @@ enum FeedFiles {
     {
         var c = KafkaProducerConfiguration(common: KafkaConfiguration(
             bootstrapServers: configuration.kafka.brokers, clientID: "backstop-generate",
-            properties: configuration.kafka.librdkafka))
+            properties: configuration.kafka.producerLibrdkafka))
         c.linger = .milliseconds(20)
         let producer = try KafkaProducer(configuration: c)
         var counts: [String: Int] = [:]

@@ -26,7 +26,8 @@ struct ConfigurationTests {
         let c = try BackstopConfiguration.load(path: root.appendingPathComponent("config/backstop.yaml").path, environment: [:])
         #expect(c.metrics.intervalMicros == 1_000_000)
         #expect(c.metrics.vpinBucketVolumeBySymbol["BTC-PERP"] == 25)
-        #expect(c.kafka.librdkafka["session.timeout.ms"] == "6000")
+        #expect(c.kafka.consumerLibrdkafka["session.timeout.ms"] == "6000")
+        #expect(c.kafka.producerLibrdkafka["session.timeout.ms"] == nil, "a consumer-only key stays off producers")
     }
 
     @Test("pinned keys and durations parse")
