@@ -81,6 +81,13 @@ public struct InstrumentStage: Sendable {
 
 }
 
+/// An instrument's state in a task.
+struct InstrumentState: Sendable {
+    var metrics: InstrumentMetrics
+    /// The last input merged for the instrument: the cause of a record closed at the end of input.
+    var lastOrigin: Origin
+}
+
 /// What a task reads from its stage while processing.
 struct TaskContext {
     let configuration: InstrumentStageConfiguration
@@ -101,9 +108,7 @@ struct InstrumentTask: Sendable {
     var processedOffset: [Int64?] = [nil, nil]
     /// The task's event time: the largest `ts` merged so far.
     var eventTime = Int64.min
-    var metrics: [String: InstrumentMetrics] = [:]
-    /// The last input merged per instrument: the cause of a record closed at the end of input.
-    var lastOrigin: [String: Origin] = [:]
+    var instruments: [String: InstrumentState] = [:]
     var rejectedCounts: [RejectReason: Int] = [:]
 
     init(partition: Int32) { self.partition = partition }
@@ -116,7 +121,7 @@ struct InstrumentTask: Sendable {
     }
 
     mutating func setMultiplier(_ multiplier: Double, for symbol: String) {
-        metrics[symbol]?.multiplier = multiplier
+        instruments[symbol]?.metrics.multiplier = multiplier
     }
 
     mutating func drain(context: TaskContext, canSkip: (InputKind) -> Bool, emit: (OutputRecord) -> Void) {
@@ -145,28 +150,34 @@ struct InstrumentTask: Sendable {
             emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
         case .quote(let quote):
             eventTime = max(eventTime, quote.ts)
-            let closed = update(quote.instrument, context: context) { $0.apply(quote: quote) }
+            let closed = update(quote.instrument, origin: origin, context: context) { $0.apply(quote: quote) }
             if let closed { emitMetrics(closed, origin: origin, emit: emit) }
-            lastOrigin[quote.instrument] = origin
         case .trade(let trade):
             eventTime = max(eventTime, trade.ts)
-            let closed = update(trade.instrument, context: context) { $0.apply(trade: trade) }
+            let closed = update(trade.instrument, origin: origin, context: context) { $0.apply(trade: trade) }
             if let closed { emitMetrics(closed, origin: origin, emit: emit) }
-            lastOrigin[trade.instrument] = origin
         }
     }
 
+    /// Applies `body` to the instrument's state in place (one hash lookup), creating the state on first sight.
     private mutating func update(
-        _ symbol: String, context: TaskContext, _ body: (inout InstrumentMetrics) -> LiquidityRecord?
+        _ symbol: String, origin: Origin, context: TaskContext, _ body: (inout InstrumentMetrics) -> LiquidityRecord?
     ) -> LiquidityRecord? {
-        if metrics[symbol] == nil { metrics[symbol] = context.metricsTemplate(for: symbol) }
-        return body(&metrics[symbol]!)
+        let index: Dictionary<String, InstrumentState>.Index
+        if let found = instruments.index(forKey: symbol) {
+            index = found
+        } else {
+            instruments[symbol] = InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin)
+            index = instruments.index(forKey: symbol)!
+        }
+        instruments.values[index].lastOrigin = origin
+        return body(&instruments.values[index].metrics)
     }
 
     mutating func closeAll(emit: (OutputRecord) -> Void) {
-        for symbol in metrics.keys.sorted() {
-            if let record = metrics[symbol]!.close(), let origin = lastOrigin[symbol] {
-                emitMetrics(record, origin: origin, emit: emit)
+        for symbol in instruments.keys.sorted() {
+            if let record = instruments[symbol]!.metrics.close() {
+                emitMetrics(record, origin: instruments[symbol]!.lastOrigin, emit: emit)
             }
         }
     }

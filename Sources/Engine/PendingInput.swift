@@ -49,7 +49,7 @@ public struct PendingInput: Sendable {
 
 /// A first-in first-out buffer that reuses its storage.
 struct FIFO<Element> {
-    private var storage: [Element] = []
+    private var storage: [Element?] = []
     private var head = 0
 
     var isEmpty: Bool { head == storage.count }
@@ -58,8 +58,9 @@ struct FIFO<Element> {
 
     mutating func append(_ element: Element) { storage.append(element) }
 
+    /// Moves the first element out (no copy, no retain).
     mutating func removeFirst() -> Element {
-        let element = storage[head]
+        let element = storage[head].take()!
         head += 1
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)

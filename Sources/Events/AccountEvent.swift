@@ -14,6 +14,7 @@ public struct AccountEvent: Sendable, Equatable {
 
     public var account: String
     public var ts: Int64
+    /// The event's id; when the input has none, `<account>:<type>:<ts>`.
     public var id: String
     public var change: Change
 
@@ -47,8 +48,10 @@ public struct AccountEvent: Sendable, Equatable {
         try r.expectEnd()
         guard let account, !account.isEmpty else { throw DecodeError(.missingField, "missing field 'account'") }
         guard let ts else { throw DecodeError(.missingField, "missing field 'ts'") }
-        guard let id else { throw DecodeError(.missingField, "missing field 'id'") }
         guard let type else { throw DecodeError(.missingField, "missing field 'type'") }
+        try eventTime(ts)
+        try nonEmpty(id, "id")
+        let eventID = id ?? "\(account):\(type):\(ts)"
         let change: Change
         switch type {
         case "deposit", "withdrawal", "adjustment":
@@ -69,12 +72,13 @@ public struct AccountEvent: Sendable, Equatable {
             guard let instrument, !instrument.isEmpty else { throw DecodeError(.missingField, "missing field 'instrument'") }
             guard let size else { throw DecodeError(.missingField, "missing field 'size'") }
             try finite(size, "size")
+            if size != 0, entryPrice == nil { throw DecodeError(.missingField, "missing field 'entry_price'") }
             let entry = entryPrice ?? 0
             if size != 0 { try positive(entry, "entry_price") }
             change = .position(instrument: instrument, size: size, entryPrice: entry)
         default:
             throw DecodeError(.unknownType, "field 'type': unknown account event type '\(type)'")
         }
-        return AccountEvent(account: account, ts: ts, id: id, change: change)
+        return AccountEvent(account: account, ts: ts, id: eventID, change: change)
     }
 }

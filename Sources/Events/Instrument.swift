@@ -13,6 +13,7 @@ public struct Instrument: Sendable, Equatable {
 
     public var symbol: String
     public var kind: Kind
+    /// The underlying asset; for a linear instrument without one, its own symbol.
     public var underlying: String
     /// The instrument whose mark is the underlying price for options and portfolio scenarios.
     public var reference: String
@@ -71,8 +72,11 @@ public struct Instrument: Sendable, Equatable {
         try r.expectEnd()
         guard let symbol else { throw DecodeError(.missingField, "missing field 'symbol'") }
         guard let kind else { throw DecodeError(.missingField, "missing field 'kind'") }
-        guard let underlying else { throw DecodeError(.missingField, "missing field 'underlying'") }
-        let instrument = Instrument(symbol: symbol, kind: kind, underlying: underlying, reference: reference,
+        if kind == .option {
+            guard underlying != nil else { throw DecodeError(.missingField, "missing field 'underlying' (option)") }
+            guard reference != nil else { throw DecodeError(.missingField, "missing field 'reference' (option)") }
+        }
+        let instrument = Instrument(symbol: symbol, kind: kind, underlying: underlying ?? symbol, reference: reference,
                                     multiplier: multiplier ?? 1, tickSize: tickSize, tiers: tiers, expiry: expiry,
                                     strike: strike, optionType: optionType)
         try instrument.validate()
@@ -81,6 +85,9 @@ public struct Instrument: Sendable, Equatable {
 
     public func validate() throws(DecodeError) {
         guard !symbol.isEmpty else { throw DecodeError(.invalidValue, "'symbol' is empty") }
+        try nonEmpty(underlying, "underlying")
+        try nonEmpty(reference, "reference")
+        if let expiry, expiry <= 0 { throw DecodeError(.invalidValue, "'expiry' must be positive") }
         try positive(multiplier, "multiplier")
         if let tickSize { try positive(tickSize, "tick_size") }
         if kind == .option {

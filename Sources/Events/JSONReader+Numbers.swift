@@ -7,8 +7,10 @@ extension JSONReader {
         let start = position
         var negative = false
         if bytes[position] == UInt8(ascii: "-") { negative = true; position += 1 }
-        if matchLiteral("Infinity") { return negative ? -.infinity : .infinity }
-        if !negative, matchLiteral("NaN") { return .nan }
+        if position < bytes.count, bytes[position] == UInt8(ascii: "I") || bytes[position] == UInt8(ascii: "N") {
+            if matchLiteral("Infinity") { return negative ? -.infinity : .infinity }
+            if !negative, matchLiteral("NaN") { return .nan }
+        }
         var mantissa: UInt64 = 0
         var digits = 0  // significant digits accumulated in `mantissa`
         var dropped = 0  // integer digits beyond what `mantissa` holds
@@ -25,8 +27,8 @@ extension JSONReader {
             position += 1
         }
         guard sawDigit else {
-            if !negative, let kind = try? peekKind(), kind != .number { throw DecodeError(.wrongType, "expected a number") }
-            throw error("invalid number")
+            position = start
+            throw mismatch("a number")
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
             position += 1
@@ -94,11 +96,12 @@ extension JSONReader {
         }
         if !sawDigit {
             position = start
-            if (try? peekKind()) != .number { throw DecodeError(.wrongType, "expected an integer") }
-            throw error("invalid number")
+            throw mismatch("an integer")
         }
         if position < bytes.count, bytes[position] == UInt8(ascii: ".") || bytes[position] | 0x20 == UInt8(ascii: "e") {
-            throw DecodeError(.wrongType, "expected an integer")
+            position = start
+            let isNumber = (try? readDouble()) != nil
+            throw isNumber ? DecodeError(.wrongType, "expected an integer") : error("invalid number")
         }
         return negative ? -value : value
     }

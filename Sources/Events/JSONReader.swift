@@ -41,6 +41,30 @@ public struct JSONReader {
         }
     }
 
+    /// The error for a value that is not what a field expects: `wrong_type` when the input holds a well-formed
+    /// value of another type there, `decode_error` when it holds no value at all (truncated or malformed JSON).
+    func mismatch(_ expected: String) -> DecodeError {
+        var probe = self
+        probe.skipWhitespace()
+        guard !probe.atEnd else { return error("unexpected end of input") }
+        let isValue: Bool
+        switch probe.bytes[probe.position] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: "\""):
+            isValue = (try? probe.skipValue()) != nil
+        case UInt8(ascii: "t"): isValue = probe.matchLiteral("true")
+        case UInt8(ascii: "f"): isValue = probe.matchLiteral("false")
+        case UInt8(ascii: "n"): isValue = probe.matchLiteral("null")
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): isValue = (try? probe.readDouble()) != nil
+        case UInt8(ascii: "-"):
+            // Only a digit may follow a minus sign here (this also keeps readDouble from recursing back).
+            let next = probe.position + 1
+            isValue = next < probe.bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(probe.bytes[next])
+                && (try? probe.readDouble()) != nil
+        default: isValue = false
+        }
+        return isValue ? DecodeError(.wrongType, "expected \(expected)") : error("invalid JSON")
+    }
+
     /// Checks that nothing but whitespace follows the value read.
     public mutating func expectEnd() throws(DecodeError) {
         skipWhitespace()
@@ -113,8 +137,13 @@ public struct JSONReader {
         while i < bytes.count {
             let c = bytes[i]
             if c == UInt8(ascii: "\"") {
+                let key = UnsafeRawBufferPointer(rebasing: bytes[start..<i])
+                // Keys are compared as bytes; an unknown one must still be valid UTF-8.
+                if !key.allSatisfy({ $0 < 0x80 }), String(validating: key, as: UTF8.self) == nil {
+                    throw error("invalid UTF-8 in key")
+                }
                 position = i + 1
-                return JSONKey(bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<i]))
+                return JSONKey(bytes: key)
             }
             if c == UInt8(ascii: "\\") {
                 // Escaped keys are rare: decode, and let the key own the decoded bytes.
@@ -129,13 +158,14 @@ public struct JSONReader {
     /// Reads a string, decoding escapes.
     public mutating func readString() throws(DecodeError) -> String {
         skipWhitespace()
-        guard !atEnd, bytes[position] == UInt8(ascii: "\"") else { throw DecodeError(.wrongType, "expected a string") }
+        guard !atEnd, bytes[position] == UInt8(ascii: "\"") else { throw mismatch("a string") }
         position += 1
         let start = position
         while position < bytes.count {
             let c = bytes[position]
             if c == UInt8(ascii: "\"") {
-                let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                guard let s = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                else { throw error("invalid UTF-8 in string") }
                 position += 1
                 return s
             }
@@ -153,7 +183,8 @@ public struct JSONReader {
             position += 1
             switch c {
             case UInt8(ascii: "\""):
-                return String(decoding: out, as: UTF8.self)
+                guard let s = String(validating: out, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                return s
             case UInt8(ascii: "\\"):
                 guard position < bytes.count else { throw error("unterminated escape") }
                 let e = bytes[position]
@@ -208,7 +239,7 @@ public struct JSONReader {
         skipWhitespace()
         if matchLiteral("true") { return true }
         if matchLiteral("false") { return false }
-        throw DecodeError(.wrongType, "expected a boolean")
+        throw mismatch("a boolean")
     }
 
     /// Skips any value.
@@ -218,8 +249,9 @@ public struct JSONReader {
         case .array: try readArray { (r: inout JSONReader) throws(DecodeError) in try r.skipValue() }
         case .string: _ = try readString()
         case .number: _ = try readDouble()
-        case .bool: _ = try readBool()
         case .null: guard readNullIfPresent() else { throw error("invalid literal") }
+        case .bool where !matchLiteral("true") && !matchLiteral("false"): throw error("invalid literal")
+        case .bool: break
         }
     }
 }

@@ -76,9 +76,11 @@ extension Quote {
         return quote
     }
 
-    /// Checks SPEC §3/§8 value rules.
+    /// Checks SPEC §3/§8 value rules: positive finite prices and sizes, bid ≤ ask, levels strictly ordered best
+    /// first (a repeated price is out of order), and the first level equal to the top of book.
     public func validate() throws(DecodeError) {
         guard !instrument.isEmpty else { throw DecodeError(.invalidValue, "'instrument' is empty") }
+        try eventTime(ts)
         try positive(bid, "bid")
         try positive(bidSize, "bid_size")
         try positive(ask, "ask")
@@ -92,41 +94,72 @@ extension Quote {
         for (i, level) in bids.enumerated() {
             try positive(level.price, "bids[\(i)] price")
             try positive(level.size, "bids[\(i)] size")
-            if i > 0, level.price > bids[i - 1].price {
+            if i > 0, level.price >= bids[i - 1].price {
                 throw DecodeError(.levelsOutOfOrder, "bids out of order at level \(i)")
             }
         }
         for (i, level) in asks.enumerated() {
             try positive(level.price, "asks[\(i)] price")
             try positive(level.size, "asks[\(i)] size")
-            if i > 0, level.price < asks[i - 1].price {
+            if i > 0, level.price <= asks[i - 1].price {
                 throw DecodeError(.levelsOutOfOrder, "asks out of order at level \(i)")
             }
         }
-        guard bids[0].price <= asks[0].price else {
-            throw DecodeError(.crossedBook, "crossed book: bids[0] \(bids[0].price) > asks[0] \(asks[0].price)")
+        guard bids[0].price == bid, bids[0].size == bidSize else {
+            throw DecodeError(.invalidValue, "'bids[0]' must equal 'bid' and 'bid_size'")
+        }
+        guard asks[0].price == ask, asks[0].size == askSize else {
+            throw DecodeError(.invalidValue, "'asks[0]' must equal 'ask' and 'ask_size'")
         }
     }
 }
 
-/// Reads `[[price, size], …]`.
+/// Reads `[[price, size], …]` in one tight loop (the hot path of quote decoding).
 func readLevels(_ r: inout JSONReader) throws(DecodeError) -> [BookLevel] {
-    guard try r.peekKind() == .array else { throw DecodeError(.wrongType, "expected an array of [price, size]") }
+    r.skipWhitespace()
+    guard !r.atEnd, r.byte(at: r.position) == UInt8(ascii: "[") else { throw r.mismatch("an array of [price, size]") }
+    r.position += 1
     var levels: [BookLevel] = []
     levels.reserveCapacity(10)
-    try r.readArray { (r: inout JSONReader) throws(DecodeError) in
-        guard try r.peekKind() == .array else { throw DecodeError(.wrongType, "expected a [price, size] pair") }
-        var values = (Double.nan, Double.nan)
-        var n = 0
-        try r.readArray { (r: inout JSONReader) throws(DecodeError) in
-            let v = try r.readDouble()
-            if n == 0 { values.0 = v } else if n == 1 { values.1 = v }
-            n += 1
-        }
-        guard n == 2 else { throw DecodeError(.wrongType, "a level must be [price, size]") }
-        levels.append(BookLevel(price: values.0, size: values.1))
+    r.skipWhitespace()
+    if !r.atEnd, r.byte(at: r.position) == UInt8(ascii: "]") { r.position += 1; return levels }
+    while true {
+        r.skipWhitespace()
+        let levelStart = r.position
+        guard !r.atEnd, r.byte(at: r.position) == UInt8(ascii: "[") else { throw r.mismatch("a [price, size] pair") }
+        r.position += 1
+        let price = try levelNumber(&r, from: levelStart)
+        r.skipWhitespace()
+        guard !r.atEnd, r.byte(at: r.position) == UInt8(ascii: ",") else { throw levelShape(&r, from: levelStart) }
+        r.position += 1
+        let size = try levelNumber(&r, from: levelStart)
+        r.skipWhitespace()
+        guard !r.atEnd, r.byte(at: r.position) == UInt8(ascii: "]") else { throw levelShape(&r, from: levelStart) }
+        r.position += 1
+        levels.append(BookLevel(price: price, size: size))
+        r.skipWhitespace()
+        guard !r.atEnd else { throw r.error("unterminated array") }
+        let c = r.byte(at: r.position)
+        r.position += 1
+        if c == UInt8(ascii: "]") { return levels }
+        guard c == UInt8(ascii: ",") else { r.position -= 1; throw r.error("expected ',' or ']'") }
     }
-    return levels
+}
+
+/// A number inside a level; where there is none, the error says whether the level is a wrong-shaped array.
+@inline(__always)
+private func levelNumber(_ r: inout JSONReader, from start: Int) throws(DecodeError) -> Double {
+    do {
+        return try r.readDouble()
+    } catch where error.reason == .decodeError {
+        throw levelShape(&r, from: start)
+    }
+}
+
+/// A level that is not `[price, size]`: `wrong_type` when it is a well-formed array of another shape.
+private func levelShape(_ r: inout JSONReader, from start: Int) -> DecodeError {
+    r.position = start
+    return (try? r.skipValue()) != nil ? DecodeError(.wrongType, "a level must be [price, size]") : r.error("invalid JSON")
 }
 
 /// Runs a field reader, prefixing its errors with the field name.
@@ -143,6 +176,18 @@ func field<T>(_ name: StaticString, _ read: () throws(DecodeError) -> T) throws(
 func positive(_ value: Double, _ name: @autoclosure () -> String) throws(DecodeError) {
     guard value.isFinite else { throw DecodeError(.nonFinite, "'\(name())' is not finite") }
     guard value > 0 else { throw DecodeError(.nonPositive, "'\(name())' must be positive, got \(value)") }
+}
+
+/// Event times are µs since the epoch: never negative.
+@inline(__always)
+func eventTime(_ ts: Int64) throws(DecodeError) {
+    guard ts >= 0 else { throw DecodeError(.invalidValue, "'ts' must not be negative, got \(ts)") }
+}
+
+/// Identifiers, when present, are non-empty.
+@inline(__always)
+func nonEmpty(_ value: String?, _ name: StaticString) throws(DecodeError) {
+    if let value, value.isEmpty { throw DecodeError(.invalidValue, "'\(name)' is empty") }
 }
 
 @inline(__always)

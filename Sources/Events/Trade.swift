@@ -70,6 +70,10 @@ public struct Trade: Sendable, Equatable {
 
     public func validate() throws(DecodeError) {
         guard !instrument.isEmpty else { throw DecodeError(.invalidValue, "'instrument' is empty") }
+        try eventTime(ts)
+        try nonEmpty(id, "id")
+        try nonEmpty(buyer, "buyer")
+        try nonEmpty(seller, "seller")
         try positive(price, "price")
         try positive(size, "size")
         if let fee { try finite(fee, "fee") }

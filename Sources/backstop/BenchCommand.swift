@@ -22,8 +22,8 @@ struct Bench: ParsableCommand {
         let names = c.topics
         var inputs: [(InputKind, [[UInt8]])] = []
         for kind in InputKind.allCases {
-            let text = try String(contentsOfFile: "\(input)/\(names.name(of: kind)).ndjson", encoding: .utf8)
-            inputs.append((kind, text.split(separator: "\n").map { Array($0.utf8) }))
+            let data = try Data(contentsOf: URL(fileURLWithPath: "\(input)/\(names.name(of: kind)).ndjson"))
+            inputs.append((kind, [UInt8](data).split(separator: 0x0A).map { Array($0) }))
         }
         // Interleave by line as a consumer would see two partitions' batches; the stage merges by event time.
         let total = inputs.reduce(0) { $0 + $1.1.count }
