@@ -9,23 +9,40 @@ struct AccountEventDecodeTests {
 
     @Test func decodesTheSpecDeposit() throws {
         let e = try decoding(specDeposit.bytes, with: AccountEvent.decode).get()
-        #expect(e == AccountEvent(account: "acct-17", ts: 1_764_000_000_000_000, id: "D-1",
-                                  change: .deposit(asset: "USD", amount: 25000)))
+        #expect(
+            e
+                == AccountEvent(
+                    account: "acct-17",
+                    ts: 1_764_000_000_000_000,
+                    id: "D-1",
+                    change: .deposit(asset: "USD", amount: 25000)
+                )
+        )
     }
 
     @Test func decodesEveryType() throws {
         let cases: [(JSONFields, AccountEvent.Change)] = [
-            (Self.account([("type", "\"withdrawal\""), ("asset", "\"BTC\""), ("amount", "0.25")]),
-             .withdrawal(asset: "BTC", amount: 0.25)),
-            (Self.account([("type", "\"adjustment\""), ("asset", "\"USD\""), ("amount", "-125.5")]),
-             .adjustment(asset: "USD", amount: -125.5)),
-            (Self.account([("type", "\"adjustment\""), ("asset", "\"USD\""), ("amount", "0")]),
-             .adjustment(asset: "USD", amount: 0)),
+            (
+                Self.account([("type", "\"withdrawal\""), ("asset", "\"BTC\""), ("amount", "0.25")]),
+                .withdrawal(asset: "BTC", amount: 0.25)
+            ),
+            (
+                Self.account([("type", "\"adjustment\""), ("asset", "\"USD\""), ("amount", "-125.5")]),
+                .adjustment(asset: "USD", amount: -125.5)
+            ),
+            (
+                Self.account([("type", "\"adjustment\""), ("asset", "\"USD\""), ("amount", "0")]),
+                .adjustment(asset: "USD", amount: 0)
+            ),
             (Self.account([("type", "\"mode\""), ("mode", "\"portfolio\"")]), .mode(.portfolio)),
             (Self.account([("type", "\"mode\""), ("mode", "\"standard\"")]), .mode(.standard)),
             (specPosition.setting("id", "\"E-1\""), .position(instrument: "BTC-PERP", size: -3, entryPrice: 64000)),
-            (Self.account([("type", "\"position\""), ("instrument", "\"BTC-PERP\""), ("size", "0"), ("entry_price", "0")]),
-             .position(instrument: "BTC-PERP", size: 0, entryPrice: 0)),
+            (
+                Self.account([
+                    ("type", "\"position\""), ("instrument", "\"BTC-PERP\""), ("size", "0"), ("entry_price", "0"),
+                ]),
+                .position(instrument: "BTC-PERP", size: 0, entryPrice: 0)
+            ),
         ]
         for (fields, change) in cases {
             let e = try decoding(fields.bytes, with: AccountEvent.decode).get()
@@ -40,7 +57,9 @@ struct AccountEventDecodeTests {
         var front = specDeposit
         front.fields.insert((key: "memo", raw: value), at: 0)
         // Fields of other types are unknown for a deposit too.
-        for fields in [front, specDeposit.setting("origin", value), specDeposit.setting("size", "5").setting("entry_price", "1")] {
+        for fields in [
+            front, specDeposit.setting("origin", value), specDeposit.setting("size", "5").setting("entry_price", "1"),
+        ] {
             #expect(try decoding(fields.bytes, with: AccountEvent.decode).get() == base, "\(fields)")
         }
     }
@@ -52,10 +71,8 @@ struct AccountEventDecodeTests {
 
     /// schemas/accounts.json requires only account, ts and type: an event without `id` is valid input.
     @Test func eventWithoutIdDecodes() {
-        withKnownIssue("AccountEvent.decode requires `id`; schemas/accounts.json does not") {
-            let r = decoding(specDeposit.removing("id").bytes, with: AccountEvent.decode)
-            #expect(r.reason == nil, "\(r)")
-        }
+        let r = decoding(specDeposit.removing("id").bytes, with: AccountEvent.decode)
+        #expect(r.reason == nil, "\(r)")
     }
 
     @Test(arguments: [
@@ -78,9 +95,7 @@ struct AccountEventDecodeTests {
 
     /// schemas/accounts.json: a `position` event requires `entry_price`.
     @Test func positionWithoutEntryPriceIsMissingField() {
-        withKnownIssue("AccountEvent.decode defaults entry_price to 0 and reports non_positive instead of missing_field") {
-            #expect(decoding(specPosition.removing("entry_price").bytes, with: AccountEvent.decode).reason == .missingField)
-        }
+        #expect(decoding(specPosition.removing("entry_price").bytes, with: AccountEvent.decode).reason == .missingField)
     }
 
     @Test(arguments: ["\"transfer\"", "\"Deposit\"", "\"\"", "\"liquidation\""])
@@ -112,7 +127,10 @@ struct AccountEventDecodeTests {
     }
 
     @Test func negativeEntryPriceIsNonPositive() {
-        #expect(decoding(specPosition.setting("entry_price", "-64000").bytes, with: AccountEvent.decode).reason == .nonPositive)
+        #expect(
+            decoding(specPosition.setting("entry_price", "-64000").bytes, with: AccountEvent.decode).reason
+                == .nonPositive
+        )
     }
 
     @Test(arguments: [
@@ -130,12 +148,7 @@ struct AccountEventDecodeTests {
     }
 
     @Test func everyTruncationIsDecodeError() {
-        for fields in [specDeposit, specPosition] {
-            let bytes = fields.bytes
-            let wrong = (0..<bytes.count).filter {
-                decoding(Array(bytes.prefix($0)), with: AccountEvent.decode).reason != .decodeError
-            }
-            #expect(wrong.isEmpty, "\(fields): prefix lengths not rejected as decode_error: \(wrong)")
-        }
+        expectTruncationsAreDecodeErrors(specDeposit, with: AccountEvent.decode)
+        expectTruncationsAreDecodeErrors(specPosition, with: AccountEvent.decode)
     }
 }

@@ -1,8 +1,10 @@
 import Events
+import Testing
 
 /// Runs `decode` over `bytes`, capturing the typed error so tests can look at its reason.
 func decoding<T>(
-    _ bytes: [UInt8], with decode: (UnsafeRawBufferPointer) throws(DecodeError) -> T
+    _ bytes: [UInt8],
+    with decode: (UnsafeRawBufferPointer) throws(DecodeError) -> T
 ) -> Result<T, DecodeError> {
     bytes.withUnsafeBytes { buffer in
         Result(catching: { () throws(DecodeError) -> T in try decode(buffer) })
@@ -10,7 +12,8 @@ func decoding<T>(
 }
 
 func decoding<T>(
-    _ json: String, with decode: (UnsafeRawBufferPointer) throws(DecodeError) -> T
+    _ json: String,
+    with decode: (UnsafeRawBufferPointer) throws(DecodeError) -> T
 ) -> Result<T, DecodeError> {
     decoding(Array(json.utf8), with: decode)
 }
@@ -119,4 +122,26 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+}
+
+/// SPEC §8 / `RejectReason.decodeError` ("not JSON"): every proper prefix of a message (a message cut short) is
+/// decode_error, never wrong_type or anything else.
+func expectTruncationsAreDecodeErrors<T>(
+    _ fields: JSONFields,
+    with decode: (UnsafeRawBufferPointer) throws(DecodeError) -> T,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    let bytes = fields.bytes
+    var wrong: [String] = []
+    for n in 0..<bytes.count {
+        let outcome = decoding(Array(bytes.prefix(n)), with: decode)
+        if outcome.reason != .decodeError {
+            wrong.append("\(String(decoding: bytes.prefix(n), as: UTF8.self)) -> \(outcome)")
+        }
+    }
+    #expect(
+        wrong.isEmpty,
+        "\(wrong.count) truncations not rejected as decode_error: \(wrong.prefix(6))",
+        sourceLocation: sourceLocation
+    )
 }

@@ -7,7 +7,9 @@ struct InstrumentDecodeTests {
         let i = try decoding(specPerpetual.bytes, with: Instrument.decode).get()
         #expect(i.symbol == "BTC-PERP" && i.kind == .perpetual && i.underlying == "BTC" && i.reference == "BTC-PERP")
         #expect(i.multiplier == 1 && i.tickSize == 0.5)
-        #expect(i.tiers == [MarginTier(cap: 50000, imr: 0.008, mmr: 0.004), MarginTier(cap: 250000, imr: 0.01, mmr: 0.005)])
+        #expect(
+            i.tiers == [MarginTier(cap: 50000, imr: 0.008, mmr: 0.004), MarginTier(cap: 250000, imr: 0.01, mmr: 0.005)]
+        )
         #expect(i.expiry == nil && i.strike == nil && i.optionType == nil)
     }
 
@@ -21,8 +23,10 @@ struct InstrumentDecodeTests {
     }
 
     @Test func futureAndDefaults() throws {
-        let json = JSONFields([("symbol", "\"ETH-27DEC26\""), ("kind", "\"future\""), ("underlying", "\"ETH\""),
-                               ("expiry", "1798358400000000")])
+        let json = JSONFields([
+            ("symbol", "\"ETH-27DEC26\""), ("kind", "\"future\""), ("underlying", "\"ETH\""),
+            ("expiry", "1798358400000000"),
+        ])
         let i = try decoding(json.bytes, with: Instrument.decode).get()
         #expect(i.kind == .future && i.expiry == 1_798_358_400_000_000)
         // schemas/instruments.json: multiplier defaults to 1; absent tiers use the configured default.
@@ -36,7 +40,9 @@ struct InstrumentDecodeTests {
         let base = try decoding(specPerpetual.bytes, with: Instrument.decode).get()
         #expect(try decoding(specPerpetual.setting("listing", value).bytes, with: Instrument.decode).get() == base)
         // Unknown keys inside a tier too.
-        let tiers = "[{\"cap\":50000,\"imr\":0.008,\"mmr\":0.004,\"note\":\(value)},{\"cap\":250000,\"imr\":0.01,\"mmr\":0.005}]"
+        let tiers =
+            "[{\"cap\":50000,\"imr\":0.008,\"mmr\":0.004,\"note\":\(value)},"
+            + "{\"cap\":250000,\"imr\":0.01,\"mmr\":0.005}]"
         #expect(try decoding(specPerpetual.setting("tiers", tiers).bytes, with: Instrument.decode).get() == base)
     }
 
@@ -54,19 +60,17 @@ struct InstrumentDecodeTests {
     /// only `symbol` and `kind`.
     @Test func optionMissingUnderlyingOrReferenceIsMissingField() {
         #expect(decoding(specOption.removing("underlying").bytes, with: Instrument.decode).reason == .missingField)
-        withKnownIssue("Instrument.decode defaults an option's missing `reference` to its own symbol") {
-            #expect(decoding(specOption.removing("reference").bytes, with: Instrument.decode).reason == .missingField)
-        }
+        #expect(decoding(specOption.removing("reference").bytes, with: Instrument.decode).reason == .missingField)
     }
 
     @Test func perpetualWithoutUnderlyingDecodes() {
-        withKnownIssue("Instrument.decode requires `underlying` for every kind; the schema requires symbol and kind") {
-            let r = decoding(specPerpetual.removing("underlying").bytes, with: Instrument.decode)
-            #expect(r.reason == nil, "\(r)")
-        }
+        let r = decoding(specPerpetual.removing("underlying").bytes, with: Instrument.decode)
+        #expect(r.reason == nil, "\(r)")
     }
 
-    @Test(arguments: [("kind", "\"swap\""), ("kind", "\"Perpetual\""), ("kind", "\"\""), ("option_type", "\"straddle\"")])
+    @Test(arguments: [
+        ("kind", "\"swap\""), ("kind", "\"Perpetual\""), ("kind", "\"\""), ("option_type", "\"straddle\""),
+    ])
     func unknownEnumValuesAreInvalidValue(field: String, raw: String) {
         let base = field == "option_type" ? specOption : specPerpetual
         #expect(decoding(base.setting(field, raw).bytes, with: Instrument.decode).reason == .invalidValue)
@@ -86,7 +90,9 @@ struct InstrumentDecodeTests {
         #expect(decoding(specOption.setting("strike", raw).bytes, with: Instrument.decode).reason == .nonPositive)
     }
 
-    @Test(arguments: [("multiplier", "NaN"), ("tick_size", "Infinity"), ("tiers", "[{\"cap\":1e999,\"imr\":0.01,\"mmr\":0.005}]")])
+    @Test(arguments: [
+        ("multiplier", "NaN"), ("tick_size", "Infinity"), ("tiers", "[{\"cap\":1e999,\"imr\":0.01,\"mmr\":0.005}]"),
+    ])
     func nonFiniteIsNonFinite(field: String, raw: String) {
         #expect(decoding(specPerpetual.setting(field, raw).bytes, with: Instrument.decode).reason == .nonFinite)
     }
@@ -117,7 +123,14 @@ struct InstrumentDecodeTests {
         #expect(decoding(specOption.setting(field, raw).bytes, with: Instrument.decode).reason == .wrongType)
     }
 
-    @Test(arguments: ["", "null", "[]", "{\"symbol\":\"BTC-PERP\"", "{\"symbol\":\"BTC-PERP\",\"kind\":\"perpetual\"}x"])
+    @Test func everyTruncationIsDecodeError() {
+        expectTruncationsAreDecodeErrors(specPerpetual, with: Instrument.decode)
+        expectTruncationsAreDecodeErrors(specOption, with: Instrument.decode)
+    }
+
+    @Test(arguments: [
+        "", "null", "[]", "{\"symbol\":\"BTC-PERP\"", "{\"symbol\":\"BTC-PERP\",\"kind\":\"perpetual\"}x",
+    ])
     func malformedIsDecodeError(json: String) {
         #expect(decoding(json, with: Instrument.decode).reason == .decodeError)
     }

@@ -92,10 +92,16 @@ func readInteger(_ text: String) -> Result<Int64, DecodeError> {
 @Suite("JSONReader structure")
 struct JSONReaderStructureTests {
     @Test func readsNestedObjectsAndArraysInOrder() throws {
-        let doc = try readDocument(#" { "a" : [1, -2.5, "x", true, false, null, {}, []] , "b":{"c":{"d":[[]]}} } "#).get()
+        let doc = try readDocument(#" { "a" : [1, -2.5, "x", true, false, null, {}, []] , "b":{"c":{"d":[[]]}} } "#)
+            .get()
         let expected = JSONValue.object([
-            ("a", .array([.number(1), .number(-2.5), .string("x"), .bool(true), .bool(false), .null, .object([]),
-                          .array([])])),
+            (
+                "a",
+                .array([
+                    .number(1), .number(-2.5), .string("x"), .bool(true), .bool(false), .null, .object([]),
+                    .array([]),
+                ])
+            ),
             ("b", .object([("c", .object([("d", .array([.array([])]))]))])),
         ])
         #expect(doc == expected)
@@ -121,7 +127,8 @@ struct JSONReaderStructureTests {
     @Test func keysCompareAgainstLiteralsIncludingEscapedKeys() throws {
         // "\u0062id" is "bid" spelled with an escape; it must still match the literal.
         var matched: [String] = []
-        _ = try decoding(#"{"bid":1,"\u0062id":2,"bid_size":3,"bi":4}"#) { (b: UnsafeRawBufferPointer) throws(DecodeError) in
+        _ = try decoding(#"{"bid":1,"\u0062id":2,"bid_size":3,"bi":4}"#) {
+            (b: UnsafeRawBufferPointer) throws(DecodeError) in
             var r = JSONReader(b)
             try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
                 if key == "bid" { matched.append("bid=\(try r.readDouble())") } else { try r.skipValue() }
@@ -236,27 +243,35 @@ struct JSONReaderNumberTests {
         #expect(try readNumber("NaN").get().isNaN)
     }
 
-    @Test(arguments: ["-", "1.", "1.e5", ".5", "1e", "1e+", "1E-", "--1", "+1", "-NaN", "0x10", "1..2", "1e5.5",
-                      "Inf", "-Inf", "NAN", "nan", "infinity", "1-2", "- 1"])
+    @Test(arguments: [
+        "-", "1.", "1.e5", ".5", "1e", "1e+", "1E-", "--1", "+1", "-NaN", "0x10", "1..2", "1e5.5",
+        "Inf", "-Inf", "NAN", "infinity", "1-2", "- 1",
+    ])
     func rejectsMalformedNumbers(text: String) {
         #expect(readNumber(text).reason == .decodeError)
     }
 
-    @Test(arguments: [(#""1""#, RejectReason.wrongType), ("true", .wrongType), ("null", .wrongType),
-                      ("[1]", .wrongType), ("{}", .wrongType)])
+    @Test(arguments: [
+        (#""1""#, RejectReason.wrongType), ("true", .wrongType), ("null", .wrongType),
+        ("[1]", .wrongType), ("{}", .wrongType),
+    ])
     func readDoubleOnANonNumberIsWrongType(json: String, reason: RejectReason) {
         #expect(readNumber(json).reason == reason)
     }
 
-    @Test(arguments: [("0", Int64(0)), ("-0", 0), ("42", 42), ("-42", -42), ("1764000000000000", 1_764_000_000_000_000),
-                      ("9223372036854775807", Int64.max), ("-9223372036854775807", -Int64.max)])
+    @Test(arguments: [
+        ("0", Int64(0)), ("-0", 0), ("42", 42), ("-42", -42), ("1764000000000000", 1_764_000_000_000_000),
+        ("9223372036854775807", Int64.max), ("-9223372036854775807", -Int64.max),
+    ])
     func readsIntegers(text: String, expected: Int64) throws {
         #expect(try readInteger(text).get() == expected)
     }
 
-    @Test(arguments: [("9223372036854775808", RejectReason.invalidValue), ("99999999999999999999", .invalidValue),
-                      ("1.0", .wrongType), ("1e3", .wrongType), ("1E3", .wrongType), ("1764000000000000.5", .wrongType),
-                      (#""5""#, .wrongType), ("true", .wrongType), ("null", .wrongType), ("-", .decodeError)])
+    @Test(arguments: [
+        ("9223372036854775808", RejectReason.invalidValue), ("99999999999999999999", .invalidValue),
+        ("1.0", .wrongType), ("1e3", .wrongType), ("1E3", .wrongType), ("1764000000000000.5", .wrongType),
+        (#""5""#, .wrongType), ("true", .wrongType), ("null", .wrongType), ("-", .decodeError),
+    ])
     func rejectsNonIntegers(text: String, reason: RejectReason) {
         #expect(readInteger(text).reason == reason)
     }

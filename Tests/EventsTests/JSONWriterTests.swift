@@ -42,7 +42,9 @@ struct JSONWriterTests {
         #expect((object["obj"] as? [String: Any])?["k"] is NSNull)
         // Compact and in call order.
         let text = String(decoding: w.bytes, as: UTF8.self)
-        #expect(text.hasPrefix(#"{"s":"plain","n":64000.5,"i":1764000000000000,"small":-3,"t":true,"f":false,"z":null,"#))
+        #expect(
+            text.hasPrefix(#"{"s":"plain","n":64000.5,"i":1764000000000000,"small":-3,"t":true,"f":false,"z":null,"#)
+        )
         #expect(text.hasSuffix(#""arr":[1.5,"x",{},[]],"obj":{"k":null}}"#))
     }
 
@@ -64,7 +66,10 @@ struct JSONWriterTests {
         w.beginObject(); w.key(value); w.string(value); w.endObject()
         // No raw control character may reach the output.
         #expect(!w.bytes.contains { $0 < 0x20 })
-        let object = try #require(foundationParse(w.bytes) as? [String: String], "\(String(decoding: w.bytes, as: UTF8.self))")
+        let object = try #require(
+            foundationParse(w.bytes) as? [String: String],
+            "\(String(decoding: w.bytes, as: UTF8.self))"
+        )
         #expect(object == [value: value])
         // And our own reader agrees.
         let doc = try readDocument(w.bytes).get()
@@ -73,8 +78,10 @@ struct JSONWriterTests {
 
     @Test func writtenNumbersReadBackBitExactly() throws {
         var rng = SplitMix64(seed: 7)
-        var values: [Double] = [0, -0.0, 1, -1, 0.1, 1e-5, 1e16, 1e21, 1e22, 1e300, -1e-300, 5e-324,
-                                .greatestFiniteMagnitude, .leastNormalMagnitude, 64000.5, 1.0 / 3]
+        var values: [Double] = [
+            0, -0.0, 1, -1, 0.1, 1e-5, 1e16, 1e21, 1e22, 1e300, -1e-300, .leastNonzeroMagnitude,
+            .greatestFiniteMagnitude, .leastNormalMagnitude, 64000.5, 1.0 / 3,
+        ]
         while values.count < 2_000 {
             let v = Double(bitPattern: rng.next())
             if v.isFinite { values.append(v) }
@@ -89,7 +96,11 @@ struct JSONWriterTests {
         #expect(back == values.map { JSONValue.number($0) })
         let foundation = try #require(foundationParse(w.bytes) as? [NSNumber])
         #expect(foundation.count == values.count)
-        let mismatches = zip(values, foundation).filter { $0.doubleValue != $1.doubleValue || $0 == 0 && $1.doubleValue != 0 }
+        // swift-corelibs-foundation's number parsing is not correctly rounded for every input, so Foundation is
+        // checked only approximately; bit-exactness is checked with JSONReader above.
+        let mismatches = zip(values, foundation).filter { (v: Double, n: NSNumber) -> Bool in
+            abs(n.doubleValue - v) > 1e-12 * abs(v)
+        }
         #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
     }
 

@@ -4,9 +4,16 @@ import Testing
 @Suite("Quote.decode")
 struct QuoteDecodeTests {
     static let expectedSpecQuote = Quote(
-        instrument: "BTC-PERP", ts: 1_764_000_000_000_000, bid: 64000.5, bidSize: 2.1, ask: 64001.0, askSize: 1.7,
+        instrument: "BTC-PERP",
+        ts: 1_764_000_000_000_000,
+        bid: 64000.5,
+        bidSize: 2.1,
+        ask: 64001.0,
+        askSize: 1.7,
         bids: [BookLevel(price: 64000.5, size: 2.1), BookLevel(price: 64000.0, size: 5.0)],
-        asks: [BookLevel(price: 64001.0, size: 1.7), BookLevel(price: 64002.0, size: 3.3)], iv: 0.55)
+        asks: [BookLevel(price: 64001.0, size: 1.7), BookLevel(price: 64002.0, size: 3.3)],
+        iv: 0.55
+    )
 
     @Test func decodesTheSpecExample() throws {
         let q = try decoding(specQuote.bytes, with: Quote.decode).get()
@@ -26,7 +33,8 @@ struct QuoteDecodeTests {
         #expect(q.asks == [BookLevel(price: 64001.0, size: 1.7)])
         #expect(q.iv == nil)
         // Only one side given: the other side is its best level.
-        let onlyBids = try decoding(minimalQuote.setting("bids", "[[64000.5,2.1],[63990,4]]").bytes, with: Quote.decode).get()
+        let onlyBids = try decoding(minimalQuote.setting("bids", "[[64000.5,2.1],[63990,4]]").bytes, with: Quote.decode)
+            .get()
         #expect(onlyBids.bids.count == 2)
         #expect(onlyBids.asks == [BookLevel(price: 64001.0, size: 1.7)])
     }
@@ -98,7 +106,8 @@ struct QuoteDecodeTests {
     @Test(arguments: [
         ("bid", "0"), ("bid", "-0"), ("bid", "-64000.5"), ("bid", "0.0"), ("bid_size", "0"), ("bid_size", "-2.1"),
         ("ask", "0"), ("ask", "-64001"), ("ask_size", "0"), ("ask_size", "-1e-9"), ("iv", "0"), ("iv", "-0.55"),
-        ("bids", "[[64000.5,2.1],[0,5.0]]"), ("bids", "[[64000.5,2.1],[-1,5.0]]"), ("bids", "[[64000.5,2.1],[64000,0]]"),
+        ("bids", "[[64000.5,2.1],[0,5.0]]"), ("bids", "[[64000.5,2.1],[-1,5.0]]"),
+        ("bids", "[[64000.5,2.1],[64000,0]]"),
         ("asks", "[[64001.0,1.7],[64002.0,0]]"), ("asks", "[[64001.0,1.7],[64002.0,-3.3]]"),
         ("bids", "[[64000.5,0],[64000.0,5.0]]"),
     ])
@@ -107,7 +116,10 @@ struct QuoteDecodeTests {
         #expect(r.reason == .nonPositive, "\(field)=\(raw): \(r)")
     }
 
-    @Test(arguments: ["bid", "bid_size", "ask", "ask_size", "iv"], ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1e400"])
+    @Test(
+        arguments: ["bid", "bid_size", "ask", "ask_size", "iv"],
+        ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1e400"]
+    )
     func nonFiniteValuesAreNonFinite(field: String, raw: String) {
         let r = decoding(specQuote.setting(field, raw).bytes, with: Quote.decode)
         #expect(r.reason == .nonFinite, "\(field)=\(raw): \(r)")
@@ -115,8 +127,10 @@ struct QuoteDecodeTests {
 
     @Test(arguments: ["NaN", "Infinity", "1e999"])
     func nonFiniteLevelsAreNonFinite(raw: String) {
-        for (field, levels) in [("bids", "[[64000.5,2.1],[\(raw),5.0]]"), ("bids", "[[64000.5,2.1],[64000,\(raw)]]"),
-                                ("asks", "[[64001.0,1.7],[\(raw),3.3]]"), ("asks", "[[64001.0,1.7],[64002,\(raw)]]")] {
+        for (field, levels) in [
+            ("bids", "[[64000.5,2.1],[\(raw),5.0]]"), ("bids", "[[64000.5,2.1],[64000,\(raw)]]"),
+            ("asks", "[[64001.0,1.7],[\(raw),3.3]]"), ("asks", "[[64001.0,1.7],[64002,\(raw)]]"),
+        ] {
             let r = decoding(specQuote.setting(field, levels).bytes, with: Quote.decode)
             #expect(r.reason == .nonFinite, "\(field)=\(levels): \(r)")
         }
@@ -145,10 +159,8 @@ struct QuoteDecodeTests {
     /// `schemas/quotes.json`: "levels strictly ordered": two levels at one price are out of order.
     @Test(arguments: [("bids", "[[64000.5,2.1],[64000.5,5.0]]"), ("asks", "[[64001.0,1.7],[64001.0,3.3]]")])
     func equalPriceLevelsAreOutOfOrder(field: String, raw: String) {
-        withKnownIssue("Quote.validate accepts equal consecutive level prices (schema: strictly ordered)") {
-            let r = decoding(specQuote.setting(field, raw).bytes, with: Quote.decode)
-            #expect(r.reason == .levelsOutOfOrder, "\(field)=\(raw): \(r)")
-        }
+        let r = decoding(specQuote.setting(field, raw).bytes, with: Quote.decode)
+        #expect(r.reason == .levelsOutOfOrder, "\(field)=\(raw): \(r)")
     }
 
     /// `schemas/quotes.json`: `bids[0]` = (`bid`, `bid_size`) (and likewise for asks).
@@ -157,10 +169,8 @@ struct QuoteDecodeTests {
         ("asks", "[[64001.5,1.7]]"), ("asks", "[[64001.0,0.1]]"),
     ])
     func bestLevelMustMatchTopOfBook(field: String, raw: String) {
-        withKnownIssue("Quote.validate does not check bids[0]/asks[0] against bid/ask and their sizes") {
-            let r = decoding(specQuote.setting(field, raw).bytes, with: Quote.decode)
-            #expect(r.reason != nil, "\(field)=\(raw) was accepted")
-        }
+        let r = decoding(specQuote.setting(field, raw).bytes, with: Quote.decode)
+        #expect(r.reason != nil, "\(field)=\(raw) was accepted")
     }
 
     @Test func emptyInstrumentIsRejected() {
@@ -186,13 +196,15 @@ struct QuoteDecodeTests {
     }
 
     @Test func everyTruncationIsDecodeError() {
-        let bytes = specQuote.bytes
-        var wrong: [String] = []
-        for n in 0..<bytes.count {
-            let r = decoding(Array(bytes.prefix(n)), with: Quote.decode)
-            if r.reason != .decodeError { wrong.append("\(n): \(r)") }
-        }
-        #expect(wrong.isEmpty, "\(wrong)")
+        expectTruncationsAreDecodeErrors(specQuote, with: Quote.decode)
+        // Also with whitespace between tokens and without optional fields.
+        expectTruncationsAreDecodeErrors(
+            JSONFields([
+                ("instrument", " \"ETH-PERP\" "), ("ts", " 1 "), ("bid", " 1.5 "), ("bid_size", "2"), ("ask", "1.75"),
+                ("ask_size", "3"), ("bids", "[ [ 1.5 , 2 ] , [ 1.25 , 1 ] ]"), ("asks", " [[1.75,3]] "),
+            ]),
+            with: Quote.decode
+        )
     }
 
     @Test(arguments: [
@@ -219,32 +231,48 @@ struct QuoteDecodeTests {
         #"{"instrument":"BTC-PERP","ts":1,"bid":1,"bid_size":1,"ask":2,"ask_size":1,"x":t}"#,
     ])
     func truncatedLiteralIsDecodeError(json: String) {
-        withKnownIssue("JSONReader reports a broken true/false/null literal as wrong_type, not decode_error") {
-            #expect(decoding(json, with: Quote.decode).reason == .decodeError)
-        }
+        #expect(decoding(json, with: Quote.decode).reason == .decodeError)
     }
 
     /// SPEC §2/§8: values are UTF-8; RejectReason.decodeError covers "not UTF-8".
-    @Test(arguments: [
-        ("instrument", [0x42, 0x54, 0x43, 0xFF]),  // 0xFF never occurs in UTF-8
-        ("instrument", [0x42, 0xC3, 0x28]),  // bad continuation byte
-        ("instrument", [0xC0, 0xAF]),  // overlong '/'
-        ("instrument", [0xED, 0xA0, 0x80]),  // UTF-8-encoded surrogate
-        ("instrument", [0x80]),  // lone continuation
-        ("venue", [0xE2, 0x82]),  // truncated sequence in an unknown field
-    ] as [(String, [UInt8])])
+    @Test(
+        arguments: [
+            ("instrument", [0x42, 0x54, 0x43, 0xFF]),  // 0xFF never occurs in UTF-8
+            ("instrument", [0x42, 0xC3, 0x28]),  // bad continuation byte
+            ("instrument", [0xC0, 0xAF]),  // overlong '/'
+            ("instrument", [0xED, 0xA0, 0x80]),  // UTF-8-encoded surrogate
+            ("instrument", [0x80]),  // lone continuation
+            ("venue", [0xE2, 0x82]),  // truncated sequence in an unknown field
+        ] as [(String, [UInt8])]
+    )
     func invalidUTF8IsDecodeError(field: String, raw: [UInt8]) {
         var bytes = Array("{\"ts\":1764000000000000,\"bid\":1,\"bid_size\":1,\"ask\":2,\"ask_size\":1,".utf8)
         if field != "instrument" { bytes += Array("\"instrument\":\"BTC-PERP\",".utf8) }
         bytes += Array("\"\(field)\":\"".utf8) + raw + Array("\"}".utf8)
-        withKnownIssue("String(decoding:as:) repairs invalid UTF-8 with U+FFFD instead of rejecting it") {
-            #expect(decoding(bytes, with: Quote.decode).reason == .decodeError)
-        }
+        #expect(decoding(bytes, with: Quote.decode).reason == .decodeError)
+    }
+
+    @Test(arguments: [[0xFF], [0x76, 0xC3], [0xED, 0xBF, 0xBF]] as [[UInt8]])
+    func invalidUTF8InAnUnknownKeyIsDecodeError(key: [UInt8]) {
+        var bytes = Array(#"{"instrument":"BTC-PERP","ts":1,"bid":1,"bid_size":1,"ask":2,"ask_size":1,""#.utf8)
+        bytes += key + Array(#"":1}"#.utf8)
+        #expect(decoding(bytes, with: Quote.decode).reason == .decodeError)
+    }
+
+    @Test func validMultiByteUTF8IsKept() throws {
+        let q = try decoding(
+            minimalQuote.setting("instrument", "\"BTC-€-😀\"").setting("vénue", "\"é\"").bytes,
+            with: Quote.decode
+        ).get()
+        #expect(q.instrument == "BTC-€-😀")
     }
 
     @Test func levelCountsMayDifferPerSide() throws {
         // A book exactly one tick wide, different level counts per side.
-        let json = specQuote.setting("bids", "[[64000.5,2.1]]").setting("asks", "[[64001.0,1.7],[64002.0,3.3],[64010,9]]")
+        let json = specQuote.setting("bids", "[[64000.5,2.1]]").setting(
+            "asks",
+            "[[64001.0,1.7],[64002.0,3.3],[64010,9]]"
+        )
         let q = try decoding(json.bytes, with: Quote.decode).get()
         #expect(q.bids.count == 1 && q.asks.count == 3)
     }

@@ -10,10 +10,25 @@ func at(ms: Int64) -> Int64 { T0 + ms * 1_000 }
 
 let symbol = "BTC-PERP"
 
-func quote(_ ts: Int64, bid: Double, ask: Double, bidSize: Double = 1, askSize: Double = 1,
-           bids: [(Double, Double)]? = nil, asks: [(Double, Double)]? = nil) -> Quote {
-    Quote(instrument: symbol, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
-          bids: bids?.map { BookLevel(price: $0.0, size: $0.1) }, asks: asks?.map { BookLevel(price: $0.0, size: $0.1) })
+func quote(
+    _ ts: Int64,
+    bid: Double,
+    ask: Double,
+    bidSize: Double = 1,
+    askSize: Double = 1,
+    bids: [(Double, Double)]? = nil,
+    asks: [(Double, Double)]? = nil
+) -> Quote {
+    Quote(
+        instrument: symbol,
+        ts: ts,
+        bid: bid,
+        bidSize: bidSize,
+        ask: ask,
+        askSize: askSize,
+        bids: bids?.map { BookLevel(price: $0.0, size: $0.1) },
+        asks: asks?.map { BookLevel(price: $0.0, size: $0.1) }
+    )
 }
 
 /// A quote around mid 10 000 whose spread is exactly `bps` basis points: bid = 10 000 − bps/2, ask = 10 000 + bps/2
@@ -34,8 +49,12 @@ enum Event {
 }
 
 /// Feeds events in order, collecting every record returned (including the final `close()`).
-func run(_ events: [Event], configuration: MetricsConfiguration = MetricsConfiguration(), multiplier: Double = 1,
-         closeAtEnd: Bool = true) -> [LiquidityRecord] {
+func run(
+    _ events: [Event],
+    configuration: MetricsConfiguration = MetricsConfiguration(),
+    multiplier: Double = 1,
+    closeAtEnd: Bool = true
+) -> [LiquidityRecord] {
     var metrics = InstrumentMetrics(symbol: symbol, configuration: configuration)
     metrics.multiplier = multiplier
     var records: [LiquidityRecord] = []
@@ -58,15 +77,26 @@ func isClose(_ actual: Double?, _ expected: Double, relative: Double = 1e-9) -> 
     return abs(actual - expected) <= relative * abs(expected)
 }
 
-func expectClose(_ actual: Double?, _ expected: Double, _ what: String = "",
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(isClose(actual, expected), "\(what): got \(String(describing: actual)), want \(expected)",
-            sourceLocation: sourceLocation)
+func expectClose(
+    _ actual: Double?,
+    _ expected: Double,
+    _ what: String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        isClose(actual, expected),
+        "\(what): got \(String(describing: actual)), want \(expected)",
+        sourceLocation: sourceLocation
+    )
 }
 
 extension MetricsConfiguration {
-    static func with(intervalMicros: Int64 = 1_000_000, horizonMicros: Int64 = 60_000_000, ewmaLambda: Double = 0.94,
-                     depthBps: [Int] = [10, 50, 100]) -> MetricsConfiguration {
+    static func with(
+        intervalMicros: Int64 = 1_000_000,
+        horizonMicros: Int64 = 60_000_000,
+        ewmaLambda: Double = 0.94,
+        depthBps: [Int] = [10, 50, 100]
+    ) -> MetricsConfiguration {
         var c = MetricsConfiguration()
         c.intervalMicros = intervalMicros
         c.horizonMicros = horizonMicros

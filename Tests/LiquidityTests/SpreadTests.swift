@@ -1,4 +1,5 @@
 import Events
+import Foundation
 import Liquidity
 import Testing
 
@@ -93,11 +94,15 @@ struct SpreadTests {
     }
 
     /// W = 250 ms: 2 bps at 0 ms, 4 bps at 100 ms, 6 bps at 600 ms.
-    /// [0,250): (0.1·2 + 0.15·4)/0.25 = 0.8/0.25 = 3.2. [500,750): 4 stands 500→600, 6 600→750: (0.1·4 + 0.15·6)/0.25 = 5.2.
+    /// [0,250): (0.1·2 + 0.15·4)/0.25 = 0.8/0.25 = 3.2.
+    /// [500,750): 4 stands 500→600, 6 600→750: (0.1·4 + 0.15·6)/0.25 = 5.2.
     @Test func otherIntervalWidths() throws {
-        let records = run([
-            .q(quote(T0, spreadBps: 2)), .q(quote(at(ms: 100), spreadBps: 4)), .q(quote(at(ms: 600), spreadBps: 6)),
-        ], configuration: .with(intervalMicros: 250_000))
+        let records = run(
+            [
+                .q(quote(T0, spreadBps: 2)), .q(quote(at(ms: 100), spreadBps: 4)), .q(quote(at(ms: 600), spreadBps: 6)),
+            ],
+            configuration: .with(intervalMicros: 250_000)
+        )
         try #require(records.count == 2)
         expectClose(records[0].spreadBpsAvg, 3.2, "[0,250)")
         #expect(records[1].start == T0 + 500_000 && records[1].ts == T0 + 750_000)
@@ -117,10 +122,12 @@ struct SpreadTests {
         expectClose(first.imbalance, 0.5, "imbalance")
         expectClose(first.staleSeconds, 0.75, "stale_s")
 
-        let second = try #require(run([
-            .q(quote(at(ms: 250), bid: 100, ask: 102, bidSize: 3, askSize: 1)),
-            .q(quote(at(ms: 600), bid: 101, ask: 103, bidSize: 1, askSize: 4)),
-        ]).first)
+        let second = try #require(
+            run([
+                .q(quote(at(ms: 250), bid: 100, ask: 102, bidSize: 3, askSize: 1)),
+                .q(quote(at(ms: 600), bid: 101, ask: 103, bidSize: 1, askSize: 4)),
+            ]).first
+        )
         #expect(second.bid == 101 && second.ask == 103 && second.mid == 102)
         expectClose(second.spreadBps, 196.07843137254903, "spread_bps")
         expectClose(second.microprice, 101.4, "microprice")
@@ -135,5 +142,98 @@ struct SpreadTests {
         #expect(r.bid == nil && r.ask == nil && r.mid == nil && r.spreadBps == nil && r.spreadBpsAvg == nil)
         #expect(r.microprice == nil && r.imbalance == nil && r.depth == nil && r.staleSeconds == nil)
         #expect(r.quotes == 0)
+    }
+}
+
+/// Random feeds against a direct transcription of SPEC §3 (records, spread_bps_avg, snapshot fields, stale_s, returns).
+@Suite("Metrics against a reference")
+struct ReferenceFeedTests {
+    @Test(arguments: [(UInt64(1), Int64(1_000_000)), (2, 1_000_000), (3, 250_000), (4, 3_000_000), (5, 7_000_000)])
+    func randomFeedMatchesTheDefinition(seed: UInt64, w: Int64) throws {
+        var rng = SeededGenerator(seed: seed)
+        var events: [Event] = []
+        var quotes: [Quote] = []
+        var eventTimes: [Int64] = []
+        var ts = T0 + Int64.random(in: 0..<w, using: &rng)
+        for _ in 0..<400 {
+            // Mostly small steps, sometimes a jump over several intervals, sometimes the same ts or exactly a boundary.
+            switch Int.random(in: 0..<20, using: &rng) {
+            case 0: ts += Int64.random(in: 2...6, using: &rng) * w
+            case 1: break
+            case 2: ts = (ts / w + 1) * w
+            default: ts += Int64.random(in: 1...(w / 5), using: &rng)
+            }
+            eventTimes.append(ts)
+            if Int.random(in: 0..<3, using: &rng) > 0 {
+                let mid = Double(Int.random(in: 19_000...21_000, using: &rng))
+                let half = Double(Int.random(in: 1...40, using: &rng)) / 4
+                let q = quote(
+                    ts,
+                    bid: mid - half,
+                    ask: mid + half,
+                    bidSize: Double(Int.random(in: 1...9, using: &rng)),
+                    askSize: Double(Int.random(in: 1...9, using: &rng))
+                )
+                quotes.append(q)
+                events.append(.q(q))
+            } else {
+                events.append(.t(trade(ts, price: 20_000, size: 1, side: .buy)))
+            }
+        }
+        let records = run(events, configuration: .with(intervalMicros: w))
+
+        // Records: exactly the W-aligned intervals holding at least one event, in order.
+        let starts = Array(Set(eventTimes.map { $0 / w * w })).sorted()
+        #expect(records.map(\.start) == starts)
+        #expect(records.map(\.ts) == starts.map { $0 + w })
+
+        func spread(_ q: Quote) -> Double { 1e4 * (q.ask - q.bid) / ((q.bid + q.ask) / 2) }
+        var previousMid: Double?
+        var variance: Double?
+        for record in records {
+            let (start, end) = (record.start, record.ts)
+            // Each quote weighs from max(its ts, start) to min(next quote's ts, end).
+            var weighted = 0.0, weight = 0.0
+            for (i, q) in quotes.enumerated() {
+                let next = i + 1 < quotes.count ? quotes[i + 1].ts : Int64.max
+                let from = max(q.ts, start), to = min(next, end)
+                if to > from {
+                    weighted += spread(q) * Double(to - from)
+                    weight += Double(to - from)
+                }
+            }
+            if weight > 0 {
+                expectClose(record.spreadBpsAvg, weighted / weight, "spread_bps_avg [\(start),\(end))")
+            } else {
+                #expect(record.spreadBpsAvg == nil)
+            }
+            let inInterval = quotes.filter { $0.ts >= start && $0.ts < end }
+            #expect(record.quotes == inInterval.count)
+            let last = quotes.last { $0.ts < end }
+            #expect(record.bid == last?.bid && record.ask == last?.ask)
+            if let last {
+                expectClose(record.spreadBps, spread(last), "spread_bps")
+                expectClose(record.staleSeconds, Double(end - last.ts) / 1e6, "stale_s")
+                let mid = (last.bid + last.ask) / 2
+                expectClose(
+                    record.microprice,
+                    (last.bid * last.askSize + last.ask * last.bidSize) / (last.bidSize + last.askSize),
+                    "microprice"
+                )
+                if let previousMid {
+                    let r = Foundation.log(mid / previousMid)
+                    expectClose(record.ret, r, "ret")
+                    let v = variance.map { 0.94 * $0 + 0.06 * r * r } ?? r * r
+                    variance = v
+                    expectClose(record.volEwma, (v * 365 * 86_400 / (Double(w) / 1e6)).squareRoot(), "vol_ewma")
+                    expectClose(record.var99, 2.326348 * (v * 60e6 / Double(w)).squareRoot(), "var_99")
+                } else {
+                    #expect(record.ret == nil)
+                }
+                previousMid = mid
+            } else {
+                #expect(record.staleSeconds == nil && record.spreadBps == nil)
+            }
+        }
     }
 }
