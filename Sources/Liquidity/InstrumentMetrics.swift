@@ -29,9 +29,19 @@ public struct InstrumentMetrics: Sendable {
     var previousMid: Double?
     var ewmaVariance: Double?
 
+    // Over the lookback.
+    var lookback: Lookback
+    /// The last two trades (ts, price), newest first: the earlier terms of the next Roll pair.
+    var previousTrades: (Int64, Double)?, earlierTrades: (Int64, Double)?
+    var vpinState: VPIN
+    var standardized = StandardizedReturns()
+
     public init(symbol: String, configuration: MetricsConfiguration) {
         self.symbol = symbol
         self.configuration = configuration
+        lookback = Lookback(intervalMicros: configuration.intervalMicros, barMicros: configuration.barMicros,
+                            lookbackMicros: configuration.lookbackMicros)
+        vpinState = VPIN(bucketVolume: configuration.vpinBucketVolume(for: symbol), buckets: configuration.vpinBuckets)
     }
 
     /// Merges a quote. - Returns: the record of the interval this event closed, if any.
@@ -42,6 +52,15 @@ public struct InstrumentMetrics: Sendable {
         }
         lastQuote = quote
         interval.quotes += 1
+        let mid = quote.mid
+        let relativeSpread = (quote.ask - quote.bid) / mid
+        lookback.withBucket(at: quote.ts) { bucket in
+            bucket.quotes += 1
+            bucket.lastMid = mid
+            bucket.highMid = max(bucket.highMid, mid)
+            bucket.lowMid = min(bucket.lowMid, mid)
+            bucket.spreads.add(relativeSpread)
+        }
         return closed
     }
 
@@ -49,6 +68,20 @@ public struct InstrumentMetrics: Sendable {
     public mutating func apply(trade: Trade) -> LiquidityRecord? {
         let closed = advance(to: trade.ts)
         interval.addTrade(trade, multiplier: multiplier, mid: lastQuote?.mid)
+        let notional = trade.price * trade.size * multiplier
+        lookback.withBucket(at: trade.ts) { bucket in
+            bucket.notional += notional
+            bucket.signedNotional += trade.side == .buy ? notional : -notional
+        }
+        // Roll: the pair (Δp_t, Δp_{t−1}) belongs to the bucket of trade t − 2, its earliest trade.
+        if let (_, p1) = previousTrades, let (ts2, p2) = earlierTrades {
+            let x = trade.price - p1
+            let y = p1 - p2
+            lookback.withBucket(at: ts2) { $0.rollPairs.add(x: x, y: y) }
+        }
+        earlierTrades = previousTrades
+        previousTrades = (trade.ts, trade.price)
+        vpinState.add(size: trade.size, side: trade.side)
         return closed
     }
 
@@ -105,10 +138,11 @@ public struct InstrumentMetrics: Sendable {
         record.vwap = interval.volume > 0 ? interval.priceSizeSum / interval.volume : nil
         record.effectiveSpreadBps = interval.effectiveSize > 0 ? interval.effectiveSum / interval.effectiveSize : nil
 
-        // Returns and EWMA volatility over records.
+        // Returns and EWMA volatility over records; standardized returns for filtered historical simulation.
         if let mid = record.mid, let previous = previousMid {
             let r = log(mid / previous)
             record.ret = r
+            if let v = ewmaVariance, v > 0 { standardized.append(ts: end, z: r / v.squareRoot()) }
             if let v = ewmaVariance {
                 ewmaVariance = configuration.ewmaLambda * v + (1 - configuration.ewmaLambda) * r * r
             } else {
@@ -121,9 +155,59 @@ public struct InstrumentMetrics: Sendable {
             let sigmaH = (variance * Double(configuration.horizonMicros) / Double(configuration.intervalMicros)).squareRoot()
             record.var99 = z99 * sigmaH
             record.es975 = es975Factor * sigmaH
+            standardized.evict(atOrBefore: end - configuration.lookbackMicros)
+            if let q = standardized.quantile(0.01) { record.var99Fhs = -q * sigmaH }
         }
         if let mid = record.mid { previousMid = mid }
+        lookbackMetrics(into: &record, end: end)
+        record.vpin = vpinState.value
         return record
+    }
+
+    /// The metrics over the lookback `[end − Lb, end)`: bars, Roll, Bangia.
+    /// - Complexity: O(buckets in the lookback + bars).
+    private mutating func lookbackMetrics(into record: inout LiquidityRecord, end: Int64) {
+        lookback.evict(before: end - configuration.lookbackMicros)
+        let barSeconds = Double(configuration.barMicros) / 1e6
+        let bars = lookback.bars(barMicros: configuration.barMicros)
+
+        var parkinson = 0.0, parkinsonCount = 0
+        for bar in bars where bar.highMid > bar.lowMid {
+            let range = log(bar.highMid / bar.lowMid)
+            parkinson += range * range / (4 * log(2.0))
+            parkinsonCount += 1
+        }
+        if parkinsonCount > 0 { record.volParkinson = (parkinson / Double(parkinsonCount) * secondsPerYear / barSeconds).squareRoot() }
+
+        var amihud = 0.0, amihudCount = 0
+        var x: [Double] = [], y: [Double] = []
+        if bars.count > 1 {
+            x.reserveCapacity(bars.count - 1)
+            y.reserveCapacity(bars.count - 1)
+            for i in 1..<bars.count {
+                if bars[i].notional > 0 {
+                    amihud += abs(log(bars[i].lastMid / bars[i - 1].lastMid)) / bars[i].notional * 1e6
+                    amihudCount += 1
+                }
+                x.append(bars[i].signedNotional)
+                y.append(bars[i].lastMid - bars[i - 1].lastMid)
+            }
+        }
+        if amihudCount > 0 { record.amihud = amihud / Double(amihudCount) }
+        if let mid = record.mid, let beta = olsSlope(x: x, y: y) { record.kyleLambda = beta * 1e6 / mid * 1e4 }
+
+        var pairs = CoMoments()
+        var spreads = Moments()
+        for bucket in lookback.live {
+            pairs.merge(bucket.rollPairs)
+            spreads.merge(bucket.spreads)
+        }
+        if let mid = record.mid, let c = pairs.sampleCovariance {
+            record.rollSpreadBps = c < 0 ? 2 * (-c).squareRoot() / mid * 1e4 : 0
+        }
+        if let var99 = record.var99, let variance = spreads.sampleVariance {
+            record.lvar99 = var99 + 0.5 * (spreads.mean + z99 * variance.squareRoot())
+        }
     }
 
     @inline(__always) func spreadBps(_ q: Quote) -> Double { 1e4 * (q.ask - q.bid) / q.mid }
@@ -138,6 +222,23 @@ public struct InstrumentMetrics: Sendable {
         for level in q.asks where level.price <= high { ask += level.price * level.size }
         return (bid * multiplier, ask * multiplier)
     }
+}
+
+/// The OLS slope of `y` on `x` (two-pass), nil with fewer than two points or no variation in `x`.
+func olsSlope(x: [Double], y: [Double]) -> Double? {
+    guard x.count >= 2 else { return nil }
+    let n = Double(x.count)
+    var meanX = 0.0, meanY = 0.0
+    for i in x.indices { meanX += x[i]; meanY += y[i] }
+    meanX /= n
+    meanY /= n
+    var sxx = 0.0, sxy = 0.0
+    for i in x.indices {
+        let dx = x[i] - meanX
+        sxx += dx * dx
+        sxy += dx * (y[i] - meanY)
+    }
+    return sxx > 0 ? sxy / sxx : nil
 }
 
 /// Sums over the current interval.

@@ -26,8 +26,15 @@ public struct LiquidityRecord: Sendable, Equatable {
     public var effectiveSpreadBps: Double?
     public var ret: Double?
     public var volEwma: Double?
+    public var volParkinson: Double?
+    public var amihud: Double?
+    public var rollSpreadBps: Double?
+    public var kyleLambda: Double?
+    public var vpin: Double?
     public var var99: Double?
     public var es975: Double?
+    public var var99Fhs: Double?
+    public var lvar99: Double?
     public var quotes: Int
     public var staleSeconds: Double?
 
@@ -74,8 +81,15 @@ public struct LiquidityRecord: Sendable, Equatable {
         w.key("effective_spread_bps"); w.number(effectiveSpreadBps)
         w.key("ret"); w.number(ret)
         w.key("vol_ewma"); w.number(volEwma)
+        w.key("vol_parkinson"); w.number(volParkinson)
+        w.key("amihud"); w.number(amihud)
+        w.key("roll_spread_bps"); w.number(rollSpreadBps)
+        w.key("kyle_lambda"); w.number(kyleLambda)
+        w.key("vpin"); w.number(vpin)
         w.key("var_99"); w.number(var99)
         w.key("es_975"); w.number(es975)
+        w.key("var_99_fhs"); w.number(var99Fhs)
+        w.key("lvar_99"); w.number(lvar99)
         w.key("quotes"); w.integer(quotes)
         w.key("stale_s"); w.number(staleSeconds)
         w.endObject()

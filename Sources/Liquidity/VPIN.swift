@@ -1,0 +1,83 @@
+import Events
+
+/// Volume-synchronized probability of informed trading (SPEC §3): trades fill consecutive buckets of `V` volume in
+/// merge order (a trade overflowing a bucket is split across buckets); over the last `n` full buckets,
+/// `Σ|buy − sell| / (n·V)`.
+struct VPIN: Sendable {
+    let bucketVolume: Double
+    let buckets: Int
+    /// |buy − sell| of the last `buckets` full buckets, a ring.
+    private var imbalances: [Double] = []
+    private var next = 0
+    private var filled = 0.0
+    private var buy = 0.0
+    private var sell = 0.0
+
+    init(bucketVolume: Double, buckets: Int) {
+        self.bucketVolume = bucketVolume
+        self.buckets = buckets
+        imbalances.reserveCapacity(buckets)
+    }
+
+    mutating func add(size: Double, side: Side) {
+        var remaining = size
+        while remaining > 0 {
+            let take = min(remaining, bucketVolume - filled)
+            if side == .buy { buy += take } else { sell += take }
+            filled += take
+            remaining -= take
+            if filled >= bucketVolume {
+                let imbalance = abs(buy - sell)
+                if imbalances.count < buckets { imbalances.append(imbalance) } else { imbalances[next] = imbalance }
+                next = (next + 1) % buckets
+                filled = 0
+                buy = 0
+                sell = 0
+            }
+        }
+    }
+
+    /// nil before `buckets` full buckets.
+    var value: Double? {
+        guard imbalances.count == buckets else { return nil }
+        // Summed oldest first, so the result does not depend on where the ring starts.
+        var sum = 0.0
+        for i in 0..<buckets { sum += imbalances[(next + i) % buckets] }
+        return sum / (Double(buckets) * bucketVolume)
+    }
+}
+
+/// The standardized returns `z_t = r_t / σ_{t−1}` of the records in the lookback, for filtered historical
+/// simulation (SPEC §3 `var_99_fhs`).
+struct StandardizedReturns: Sendable {
+    private var values: [(ts: Int64, z: Double)] = []
+    private var head = 0
+
+    mutating func append(ts: Int64, z: Double) { values.append((ts, z)) }
+
+    /// Keeps the records with `ts > start` (their intervals lie inside the lookback).
+    mutating func evict(atOrBefore start: Int64) {
+        while head < values.count, values[head].ts <= start { head += 1 }
+        if head > 64, head * 2 > values.count {
+            values.removeFirst(head)
+            head = 0
+        }
+    }
+
+    var isEmpty: Bool { head == values.count }
+
+    /// The q-quantile with linear interpolation between order statistics (numpy's default method).
+    func quantile(_ q: Double) -> Double? {
+        guard !isEmpty else { return nil }
+        let sorted = values[head...].map(\.z).sorted()
+        return linearQuantile(sorted, q)
+    }
+}
+
+/// numpy's default ("linear") quantile of sorted values: `h = (n − 1)·q`, interpolated between ⌊h⌋ and ⌊h⌋ + 1.
+func linearQuantile(_ sorted: [Double], _ q: Double) -> Double {
+    let h = Double(sorted.count - 1) * q
+    let lower = Int(h.rounded(.down))
+    let upper = min(lower + 1, sorted.count - 1)
+    return sorted[lower] + (h - Double(lower)) * (sorted[upper] - sorted[lower])
+}
