@@ -145,10 +145,10 @@ PY
 # --- Python venv for contract tests -------------------------------------------------------------------------------
 provide_venv() {
     local venv="$DEPS/venv"
-    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import confluent_kafka, jsonschema, pytest' 2>/dev/null; then return; fi
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import confluent_kafka, jsonschema, pytest, numpy' 2>/dev/null; then return; fi
     log "creating the contract-test virtual environment"
     python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
-    "$venv/bin/pip" install -q --disable-pip-version-check confluent-kafka jsonschema pytest
+    "$venv/bin/pip" install -q --disable-pip-version-check confluent-kafka jsonschema pytest numpy
 }
 
 env_mk="$(provide_rdkafka)"
