@@ -5,6 +5,11 @@ public import Liquidity
 public struct InstrumentStageConfiguration: Sendable, Equatable {
     public var metrics = MetricsConfiguration()
     public var topics = TopicNames()
+    /// Backstop trigger rules (SPEC §4), evaluated at every metrics close.
+    public var triggers: [TriggerRule] = []
+    /// The built-in `stale-market` rule fires after this long without a quote, in the task's event time.
+    /// Default: 10 s.
+    public var staleAfterMicros: Int64 = 10_000_000
     public init() {}
 }
 
@@ -65,7 +70,8 @@ public struct InstrumentStage: Sendable {
 
     /// Closes every open interval (end of a backtest or a bounded replay), in partition then symbol order.
     public mutating func closeAll(emit: (OutputRecord) -> Void) {
-        for p in tasks.keys.sorted() { tasks[p]!.closeAll(emit: emit) }
+        let context = TaskContext(configuration: configuration, instruments: instruments)
+        for p in tasks.keys.sorted() { tasks[p]!.closeAll(context: context, emit: emit) }
     }
 
     /// Per input topic and partition, the next offset to read: everything before it has been processed.
@@ -86,6 +92,18 @@ struct InstrumentState: Sendable {
     var metrics: InstrumentMetrics
     /// The last input merged for the instrument: the cause of a record closed at the end of input.
     var lastOrigin: Origin
+    /// Per configured rule, its tracker (nil where the rule does not watch this instrument).
+    var triggers: [TriggerTracker?]
+    /// The last quote's time, or the first event's while there has been no quote.
+    var lastQuoteTs: Int64
+    var isStale = false
+
+    init(metrics: InstrumentMetrics, lastOrigin: Origin, rules: [TriggerRule], firstTs: Int64) {
+        self.metrics = metrics
+        self.lastOrigin = lastOrigin
+        triggers = rules.map { $0.applies(to: metrics.symbol) ? TriggerTracker(levels: $0.levels.count) : nil }
+        lastQuoteTs = firstTs
+    }
 }
 
 /// What a task reads from its stage while processing.
@@ -109,6 +127,8 @@ struct InstrumentTask: Sendable {
     /// The task's event time: the largest `ts` merged so far.
     var eventTime = Int64.min
     var instruments: [String: InstrumentState] = [:]
+    /// The task's next event time at which to look for stale markets (every W of event time).
+    var nextStaleCheck = Int64.min
     var rejectedCounts: [RejectReason: Int] = [:]
 
     init(partition: Int32) { self.partition = partition }
@@ -150,34 +170,84 @@ struct InstrumentTask: Sendable {
             emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
         case .quote(let quote):
             eventTime = max(eventTime, quote.ts)
-            let closed = update(quote.instrument, origin: origin, context: context) { $0.apply(quote: quote) }
-            if let closed { emitMetrics(closed, origin: origin, emit: emit) }
+            let closed = update(quote.instrument, ts: quote.ts, origin: origin, context: context) { $0.apply(quote: quote) }
+            if let closed { emitClose(closed, symbol: quote.instrument, origin: origin, context: context, emit: emit) }
+            quoted(quote, origin: origin, emit: emit)
         case .trade(let trade):
             eventTime = max(eventTime, trade.ts)
-            let closed = update(trade.instrument, origin: origin, context: context) { $0.apply(trade: trade) }
-            if let closed { emitMetrics(closed, origin: origin, emit: emit) }
+            let closed = update(trade.instrument, ts: trade.ts, origin: origin, context: context) { $0.apply(trade: trade) }
+            if let closed { emitClose(closed, symbol: trade.instrument, origin: origin, context: context, emit: emit) }
+        }
+        checkStale(origin: origin, context: context, emit: emit)
+    }
+
+    /// A metrics record, then the trigger events it causes, in rule order.
+    private mutating func emitClose(
+        _ record: LiquidityRecord, symbol: String, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void
+    ) {
+        emitMetrics(record, origin: origin, emit: emit)
+        let rules = context.configuration.triggers
+        guard !rules.isEmpty, let index = instruments.index(forKey: symbol) else { return }
+        for r in rules.indices where instruments.values[index].triggers[r] != nil {
+            if let event = instruments.values[index].triggers[r]!.evaluate(rules[r], record: record) {
+                emit(OutputRecord(topic: .triggers, key: Array(symbol.utf8), value: event.encoded(), origin: origin))
+            }
+        }
+    }
+
+    /// A quote ends staleness: the `stale-market` trigger clears.
+    private mutating func quoted(_ quote: Quote, origin: Origin, emit: (OutputRecord) -> Void) {
+        guard let index = instruments.index(forKey: quote.instrument) else { return }
+        let previous = instruments.values[index].lastQuoteTs
+        instruments.values[index].lastQuoteTs = quote.ts
+        guard instruments.values[index].isStale else { return }
+        instruments.values[index].isStale = false
+        let event = TriggerEvent(instrument: quote.instrument, rule: staleMarketRule, ts: quote.ts, state: .cleared,
+                                 severity: 0, previousSeverity: 1, since: quote.ts,
+                                 evidence: [("stale_s", Double(quote.ts - previous) / 1e6)])
+        emit(OutputRecord(topic: .triggers, key: Array(quote.instrument.utf8), value: event.encoded(), origin: origin))
+    }
+
+    /// Every W of the task's event time, activates `stale-market` for instruments without a quote for
+    /// `stale_after`, in symbol order.
+    private mutating func checkStale(origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+        guard eventTime >= nextStaleCheck else { return }
+        let w = context.configuration.metrics.intervalMicros
+        nextStaleCheck = floorDiv(eventTime, w) * w + w
+        let after = context.configuration.staleAfterMicros
+        for symbol in instruments.keys.sorted() {
+            let index = instruments.index(forKey: symbol)!
+            let state = instruments.values[index]
+            guard !state.isStale, eventTime - state.lastQuoteTs >= after else { continue }
+            instruments.values[index].isStale = true
+            let event = TriggerEvent(instrument: symbol, rule: staleMarketRule, ts: eventTime, state: .activated,
+                                     severity: 1, previousSeverity: 0, since: state.lastQuoteTs,
+                                     evidence: [("stale_s", Double(eventTime - state.lastQuoteTs) / 1e6)])
+            emit(OutputRecord(topic: .triggers, key: Array(symbol.utf8), value: event.encoded(), origin: origin))
         }
     }
 
     /// Applies `body` to the instrument's state in place (one hash lookup), creating the state on first sight.
     private mutating func update(
-        _ symbol: String, origin: Origin, context: TaskContext, _ body: (inout InstrumentMetrics) -> LiquidityRecord?
+        _ symbol: String, ts: Int64, origin: Origin, context: TaskContext,
+        _ body: (inout InstrumentMetrics) -> LiquidityRecord?
     ) -> LiquidityRecord? {
         let index: Dictionary<String, InstrumentState>.Index
         if let found = instruments.index(forKey: symbol) {
             index = found
         } else {
-            instruments[symbol] = InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin)
+            instruments[symbol] = InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin,
+                                                  rules: context.configuration.triggers, firstTs: ts)
             index = instruments.index(forKey: symbol)!
         }
         instruments.values[index].lastOrigin = origin
         return body(&instruments.values[index].metrics)
     }
 
-    mutating func closeAll(emit: (OutputRecord) -> Void) {
+    mutating func closeAll(context: TaskContext, emit: (OutputRecord) -> Void) {
         for symbol in instruments.keys.sorted() {
             if let record = instruments[symbol]!.metrics.close() {
-                emitMetrics(record, origin: instruments[symbol]!.lastOrigin, emit: emit)
+                emitClose(record, symbol: symbol, origin: instruments[symbol]!.lastOrigin, context: context, emit: emit)
             }
         }
     }

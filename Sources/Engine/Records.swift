@@ -11,6 +11,7 @@ public enum InputKind: Int, Sendable, CaseIterable, Comparable {
 /// The output topics.
 public enum OutputTopic: Sendable, Hashable, CaseIterable {
     case liquidityMetrics
+    case triggers
     case dlq
 }
 
@@ -40,6 +41,7 @@ public struct TopicNames: Sendable, Equatable {
     public func name(of topic: OutputTopic) -> String {
         switch topic {
         case .liquidityMetrics: liquidityMetrics
+        case .triggers: triggers
         case .dlq: dlq
         }
     }
@@ -48,6 +50,7 @@ public struct TopicNames: Sendable, Equatable {
     public static func schema(of topic: OutputTopic) -> String {
         switch topic {
         case .liquidityMetrics: "liquidity-metrics/1"
+        case .triggers: "backstop-triggers/1"
         case .dlq: "backstop-dlq/1"
         }
     }

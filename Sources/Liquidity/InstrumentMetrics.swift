@@ -280,7 +280,7 @@ struct IntervalAccumulator: Sendable {
 
 /// Floor division for event times (negative times round down too).
 @inline(__always)
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+public func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
 }

@@ -38,6 +38,20 @@ public struct LiquidityRecord: Sendable, Equatable {
     public var quotes: Int
     public var staleSeconds: Double?
 
+    /// A record with no data: counts and sums zero, every metric null.
+    public init(instrument: String, start: Int64, ts: Int64, volume: Double = 0, notional: Double = 0, trades: Int = 0,
+                buyVolume: Double = 0, sellVolume: Double = 0, quotes: Int = 0) {
+        self.instrument = instrument
+        self.start = start
+        self.ts = ts
+        self.volume = volume
+        self.notional = notional
+        self.trades = trades
+        self.buyVolume = buyVolume
+        self.sellVolume = sellVolume
+        self.quotes = quotes
+    }
+
     /// `<instrument>:metrics:<end>`: a pure function of the input, so replays reproduce it.
     public var id: String { "\(instrument):metrics:\(ts)" }
 

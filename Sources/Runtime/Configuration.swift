@@ -54,6 +54,10 @@ public struct BackstopConfiguration: Sendable, Equatable {
     /// uses so that it reproduces a live run exactly. Default: 3.
     public var partitions = 3
     public var metrics = MetricsConfiguration()
+    /// `metrics.stale_after`: the built-in `stale-market` trigger's threshold. Default: 10 s.
+    public var staleAfterMicros: Int64 = 10_000_000
+    /// `triggers`: backstop trigger rules (SPEC §4).
+    public var triggers: [TriggerRule] = []
     public var http = HTTPSettings()
 
     public init() {}
@@ -62,6 +66,8 @@ public struct BackstopConfiguration: Sendable, Equatable {
         var c = InstrumentStageConfiguration()
         c.metrics = metrics
         c.topics = topics
+        c.triggers = triggers
+        c.staleAfterMicros = staleAfterMicros
         return c
     }
 
@@ -166,7 +172,12 @@ public struct BackstopConfiguration: Sendable, Equatable {
 
         var metrics = try top.section("metrics")
         c.metrics = try parseMetrics(&metrics)
+        if let v = try metrics.durationMicros("stale_after") {
+            guard v > 0 else { throw ConfigError("metrics.stale_after", "must be positive") }
+            c.staleAfterMicros = v
+        }
         try metrics.rejectUnknownKeys()
+        c.triggers = try TriggerConfiguration.parse(top.raw("triggers"), depthBps: c.metrics.depthBps)
 
         var http = try top.section("http")
         if let v = try http.string("host") { c.http.host = v }
@@ -177,7 +188,7 @@ public struct BackstopConfiguration: Sendable, Equatable {
         try http.rejectUnknownKeys()
 
         // Sections of stages that read them: accepted here, validated by their stages.
-        for section in ["marks", "margin", "stress", "triggers"] { _ = top.raw(section) }
+        for section in ["marks", "margin", "stress"] { _ = top.raw(section) }
         try top.rejectUnknownKeys()
         return c
     }

@@ -62,9 +62,35 @@ struct ConfigurationTests {
         ("topics: {partitions: 0}", "topics.partitions"),
         ("http: {port: 70000}", "http.port"),
         ("unknown_section: 1", "unknown_section"),
+        ("metrics: {stale_after: 0s}", "metrics.stale_after"),
+        ("triggers: [{name: r, levels: [{severity: 1, when: \"sprd > 1\"}]}]", "triggers[0].levels[0].when"),
+        ("triggers: [{name: r, levels: [{severity: 0, when: \"vpin > 1\"}]}]", "triggers[0].levels[0].severity"),
+        ("triggers: [{name: r, levels: []}]", "triggers[0].levels"),
+        ("triggers: [{levels: [{severity: 1, when: \"vpin > 1\"}]}]", "triggers[0].name"),
+        ("triggers: [{name: r, levels: [{severity: 1, when: \"vpin > 1\", for: soon}]}]", "triggers[0].levels[0].for"),
+        ("triggers: [{name: r, levels: [{severity: 1, when: \"vpin > 1\"}], clear: {when: \"vpin <\"}}]", "triggers[0].clear.when"),
     ])
     func badValues(yaml: String, path: String) {
         expectError(yaml, path: path)
+    }
+
+    @Test("trigger errors name the rule and the position in the condition")
+    func triggerMessage() {
+        #expect {
+            _ = try load("triggers: [{name: wide, levels: [{severity: 1, when: \"spread_bps_avg > 25 and depth.7.bid < 1\"}]}]")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("rule 'wide'") && text.contains("depth.7.bid") && text.contains("position 25")
+        }
+    }
+
+    @Test("the example's trigger rules parse")
+    func exampleTriggers() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let c = try BackstopConfiguration.load(path: root.appendingPathComponent("config/backstop.yaml").path, environment: [:])
+        #expect(c.triggers.map(\.name) == ["spread-blowout", "toxic-flow", "vol-shock"])
+        #expect(c.triggers[0].levels.map(\.forMicros) == [5_000_000, 2_000_000])
+        #expect(c.staleAfterMicros == 10_000_000)
     }
 
     @Test("environment overrides the file; librdkafka keys pass through flattened")
