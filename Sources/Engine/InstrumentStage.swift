@@ -10,6 +10,8 @@ public struct InstrumentStageConfiguration: Sendable, Equatable {
     /// The built-in `stale-market` rule fires after this long without a quote, in the task's event time.
     /// Default: 10 s.
     public var staleAfterMicros: Int64 = 10_000_000
+    /// `marks.interval`: at most one mark per instrument per this much event time; 0: every change. Default: 100 ms.
+    public var markIntervalMicros: Int64 = 100_000
     public init() {}
 }
 
@@ -97,6 +99,16 @@ struct InstrumentState: Sendable {
     /// The last quote's time, or the first event's while there has been no quote.
     var lastQuoteTs: Int64
     var isStale = false
+    /// The mark last published, and whether the current state differs from it.
+    var publishedMark: MarkRecord?
+    var lastQuote: Quote?
+
+    /// The highest severity among the active triggers (rules and `stale-market`).
+    var stress: Int {
+        var s = isStale ? 1 : 0
+        for tracker in triggers { s = max(s, tracker?.severity ?? 0) }
+        return s
+    }
 
     init(metrics: InstrumentMetrics, lastOrigin: Origin, rules: [TriggerRule], firstTs: Int64) {
         self.metrics = metrics
@@ -173,12 +185,32 @@ struct InstrumentTask: Sendable {
             let closed = update(quote.instrument, ts: quote.ts, origin: origin, context: context) { $0.apply(quote: quote) }
             if let closed { emitClose(closed, symbol: quote.instrument, origin: origin, context: context, emit: emit) }
             quoted(quote, origin: origin, emit: emit)
+            publishMark(quote.instrument, at: quote.ts, origin: origin, context: context, emit: emit)
         case .trade(let trade):
             eventTime = max(eventTime, trade.ts)
             let closed = update(trade.instrument, ts: trade.ts, origin: origin, context: context) { $0.apply(trade: trade) }
             if let closed { emitClose(closed, symbol: trade.instrument, origin: origin, context: context, emit: emit) }
+            for fill in FillRecord.fills(of: trade) {
+                emit(OutputRecord(topic: .fills, key: Array(fill.account.utf8), value: fill.encoded(), origin: origin))
+            }
+            publishMark(trade.instrument, at: trade.ts, origin: origin, context: context, emit: emit)
         }
         checkStale(origin: origin, context: context, emit: emit)
+    }
+
+    /// Publishes the instrument's mark if its mark, book or stress differs from the last one published and
+    /// `marks.interval` of event time has passed since; a change inside the window waits for a later event.
+    private mutating func publishMark(
+        _ symbol: String, at ts: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void
+    ) {
+        guard let index = instruments.index(forKey: symbol), let quote = instruments.values[index].lastQuote else { return }
+        let state = instruments.values[index]
+        if let published = state.publishedMark, ts - published.ts < context.configuration.markIntervalMicros { return }
+        let mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
+                              asks: quote.asks, stress: state.stress)
+        if let published = state.publishedMark, !mark.differs(from: published) { return }
+        instruments.values[index].publishedMark = mark
+        emit(OutputRecord(topic: .marks, key: Array(symbol.utf8), value: mark.encoded(), origin: origin))
     }
 
     /// A metrics record, then the trigger events it causes, in rule order.
@@ -200,6 +232,7 @@ struct InstrumentTask: Sendable {
         guard let index = instruments.index(forKey: quote.instrument) else { return }
         let previous = instruments.values[index].lastQuoteTs
         instruments.values[index].lastQuoteTs = quote.ts
+        instruments.values[index].lastQuote = quote
         guard instruments.values[index].isStale else { return }
         instruments.values[index].isStale = false
         let event = TriggerEvent(instrument: quote.instrument, rule: staleMarketRule, ts: quote.ts, state: .cleared,
@@ -224,6 +257,7 @@ struct InstrumentTask: Sendable {
                                      severity: 1, previousSeverity: 0, since: state.lastQuoteTs,
                                      evidence: [("stale_s", Double(eventTime - state.lastQuoteTs) / 1e6)])
             emit(OutputRecord(topic: .triggers, key: Array(symbol.utf8), value: event.encoded(), origin: origin))
+            publishMark(symbol, at: eventTime, origin: origin, context: context, emit: emit)
         }
     }
 

@@ -12,6 +12,8 @@ public enum InputKind: Int, Sendable, CaseIterable, Comparable {
 public enum OutputTopic: Sendable, Hashable, CaseIterable {
     case liquidityMetrics
     case triggers
+    case marks
+    case fills
     case dlq
 }
 
@@ -42,6 +44,8 @@ public struct TopicNames: Sendable, Equatable {
         switch topic {
         case .liquidityMetrics: liquidityMetrics
         case .triggers: triggers
+        case .marks: marks
+        case .fills: fills
         case .dlq: dlq
         }
     }
@@ -51,6 +55,8 @@ public struct TopicNames: Sendable, Equatable {
         switch topic {
         case .liquidityMetrics: "liquidity-metrics/1"
         case .triggers: "backstop-triggers/1"
+        case .marks: "backstop-marks/1"
+        case .fills: "backstop-fills/1"
         case .dlq: "backstop-dlq/1"
         }
     }

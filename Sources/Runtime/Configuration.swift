@@ -56,6 +56,8 @@ public struct BackstopConfiguration: Sendable, Equatable {
     public var metrics = MetricsConfiguration()
     /// `metrics.stale_after`: the built-in `stale-market` trigger's threshold. Default: 10 s.
     public var staleAfterMicros: Int64 = 10_000_000
+    /// `marks.interval`: at most one mark per instrument per this much event time (0: every change). Default: 100 ms.
+    public var markIntervalMicros: Int64 = 100_000
     /// `triggers`: backstop trigger rules (SPEC §4).
     public var triggers: [TriggerRule] = []
     public var http = HTTPSettings()
@@ -68,6 +70,7 @@ public struct BackstopConfiguration: Sendable, Equatable {
         c.topics = topics
         c.triggers = triggers
         c.staleAfterMicros = staleAfterMicros
+        c.markIntervalMicros = markIntervalMicros
         return c
     }
 
@@ -188,7 +191,11 @@ public struct BackstopConfiguration: Sendable, Equatable {
         try http.rejectUnknownKeys()
 
         // Sections of stages that read them: accepted here, validated by their stages.
-        for section in ["marks", "margin", "stress"] { _ = top.raw(section) }
+        var marks = try top.section("marks")
+        if let v = try marks.durationMicros("interval") { c.markIntervalMicros = v }
+        try marks.rejectUnknownKeys()
+
+        for section in ["margin", "stress"] { _ = top.raw(section) }
         try top.rejectUnknownKeys()
         return c
     }
