@@ -37,9 +37,11 @@ public struct Backtest {
         for topic in OutputTopic.allCases {
             writers[topic] = try LineWriter(path: "\(outputDirectory)/\(names.name(of: topic)).ndjson")
         }
+        var report = BacktestReport(intervalMicros: configuration.metrics.intervalMicros)
         let emit: (OutputRecord) -> Void = { record in
             writers[record.topic]!.write(record.value)
             summary.outputs[names.name(of: record.topic), default: 0] += 1
+            report.observe(record)
         }
 
         if let reader = LineReader(path: "\(inputDirectory)/instruments.ndjson") {
@@ -82,6 +84,7 @@ public struct Backtest {
         stage.drain(canSkip: { _, _ in true }, emit: emit)
         stage.closeAll(emit: emit)
         for (reason, n) in stage.rejectedByReason { summary.rejectedByReason[reason.rawValue] = n }
+        try LineWriter(path: "\(outputDirectory)/report.json").write(report.encoded())
         return summary
     }
 }
