@@ -12,6 +12,16 @@ public struct InstrumentStageConfiguration: Sendable, Equatable {
     public var staleAfterMicros: Int64 = 10_000_000
     /// `marks.interval`: at most one mark per instrument per this much event time; 0: every change. Default: 100 ms.
     public var markIntervalMicros: Int64 = 100_000
+    /// `validation.allowed_lateness`: an input older than the task's event time by more is rejected (`late`).
+    /// Default: 5 s.
+    public var allowedLatenessMicros: Int64 = 5_000_000
+    /// `validation.unknown_grace`: how long after its first input an instrument missing from the reference data is
+    /// still processed; later inputs are rejected (`unknown_instrument`). Not applied while there is no reference
+    /// data at all. Default: 10 s.
+    public var unknownGraceMicros: Int64 = 10_000_000
+    /// `validation.dedup_window`: a trade whose (instrument, id) was merged within this much event time is
+    /// rejected (`duplicate`). Default: 60 s.
+    public var dedupWindowMicros: Int64 = 60_000_000
     public init() {}
 }
 
@@ -118,6 +128,12 @@ struct InstrumentState: Sendable {
     }
 }
 
+/// A trade's identity for de-duplication.
+struct TradeKey: Hashable, Sendable {
+    var instrument: String
+    var id: String
+}
+
 /// What a task reads from its stage while processing.
 struct TaskContext {
     let configuration: InstrumentStageConfiguration
@@ -141,6 +157,11 @@ struct InstrumentTask: Sendable {
     var instruments: [String: InstrumentState] = [:]
     /// The task's next event time at which to look for stale markets (every W of event time).
     var nextStaleCheck = Int64.min
+    /// First input time of instruments missing from the reference data.
+    var unknownSince: [String: Int64] = [:]
+    /// Recently merged trades: (instrument, id) → ts, and their order for expiry.
+    var recentTrades: [TradeKey: Int64] = [:]
+    var recentTradeOrder = FIFO<(ts: Int64, key: TradeKey)>()
     var rejectedCounts: [RejectReason: Int] = [:]
 
     init(partition: Int32) { self.partition = partition }
@@ -181,12 +202,18 @@ struct InstrumentTask: Sendable {
             rejectedCounts[rejected.error.reason, default: 0] += 1
             emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
         case .quote(let quote):
+            if let error = admit(ts: quote.ts, symbol: quote.instrument, context: context) {
+                return reject(input, symbol: quote.instrument, origin: origin, error: error, emit: emit)
+            }
             eventTime = max(eventTime, quote.ts)
             let closed = update(quote.instrument, ts: quote.ts, origin: origin, context: context) { $0.apply(quote: quote) }
             if let closed { emitClose(closed, symbol: quote.instrument, origin: origin, context: context, emit: emit) }
             quoted(quote, origin: origin, emit: emit)
             publishMark(quote.instrument, at: quote.ts, origin: origin, context: context, emit: emit)
         case .trade(let trade):
+            if let error = admit(ts: trade.ts, symbol: trade.instrument, context: context) ?? deduplicate(trade, context: context) {
+                return reject(input, symbol: trade.instrument, origin: origin, error: error, emit: emit)
+            }
             eventTime = max(eventTime, trade.ts)
             let closed = update(trade.instrument, ts: trade.ts, origin: origin, context: context) { $0.apply(trade: trade) }
             if let closed { emitClose(closed, symbol: trade.instrument, origin: origin, context: context, emit: emit) }
@@ -203,14 +230,59 @@ struct InstrumentTask: Sendable {
     private mutating func publishMark(
         _ symbol: String, at ts: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void
     ) {
-        guard let index = instruments.index(forKey: symbol), let quote = instruments.values[index].lastQuote else { return }
-        let state = instruments.values[index]
-        if let published = state.publishedMark, ts - published.ts < context.configuration.markIntervalMicros { return }
+        guard let index = instruments.index(forKey: symbol) else { return }
+        // Read fields in place: copying the whole state would retain (and later release) all of its storage.
+        let publishedTs = instruments.values[index].publishedMark?.ts
+        if let publishedTs, ts - publishedTs < context.configuration.markIntervalMicros { return }
+        guard let quote = instruments.values[index].lastQuote else { return }
         let mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
-                              asks: quote.asks, stress: state.stress)
-        if let published = state.publishedMark, !mark.differs(from: published) { return }
+                              asks: quote.asks, stress: instruments.values[index].stress)
+        if publishedTs != nil, !mark.differs(from: instruments.values[index].publishedMark!) { return }
         instruments.values[index].publishedMark = mark
         emit(OutputRecord(topic: .marks, key: Array(symbol.utf8), value: mark.encoded(), origin: origin))
+    }
+
+    /// Merge-time checks (SPEC §8): lateness against the task's event time, and instruments missing from the
+    /// reference data past `unknown_grace`. - Returns: the rejection, if any.
+    private mutating func admit(ts: Int64, symbol: String, context: TaskContext) -> DecodeError? {
+        let lateness = context.configuration.allowedLatenessMicros
+        if eventTime != Int64.min, ts < eventTime - lateness {
+            return DecodeError(.late, "ts \(ts) is \(eventTime - ts) µs behind the task's event time \(eventTime) "
+                + "(allowed lateness \(lateness) µs)")
+        }
+        if !context.instruments.isEmpty, context.instruments[symbol] == nil {
+            let since = unknownSince[symbol] ?? ts
+            unknownSince[symbol] = since
+            if ts - since > context.configuration.unknownGraceMicros {
+                return DecodeError(.unknownInstrument, "instrument '\(symbol)' is not in the reference data "
+                    + "\((ts - since) / 1000) ms after its first input")
+            }
+        }
+        return nil
+    }
+
+    /// A trade whose (instrument, id) was merged within `dedup_window` is a duplicate. Remembers the trade.
+    private mutating func deduplicate(_ trade: Trade, context: TaskContext) -> DecodeError? {
+        let window = context.configuration.dedupWindowMicros
+        while let oldest = recentTradeOrder.first, oldest.ts < max(eventTime, trade.ts) - window {
+            let expired = recentTradeOrder.removeFirst()
+            if recentTrades[expired.key] == expired.ts { recentTrades[expired.key] = nil }
+        }
+        let key = TradeKey(instrument: trade.instrument, id: trade.id)
+        if let seen = recentTrades[key], trade.ts - seen <= window {
+            return DecodeError(.duplicate, "trade '\(trade.id)' of \(trade.instrument) was already merged at ts \(seen)")
+        }
+        recentTrades[key] = trade.ts
+        recentTradeOrder.append((trade.ts, key))
+        return nil
+    }
+
+    private mutating func reject(
+        _ input: PendingInput, symbol: String, origin: Origin, error: DecodeError, emit: (OutputRecord) -> Void
+    ) {
+        rejectedCounts[error.reason, default: 0] += 1
+        let rejected = RejectedInput(origin: origin, key: Array(symbol.utf8), value: input.raw, error: error)
+        emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
     }
 
     /// A metrics record, then the trigger events it causes, in rule order.
@@ -250,12 +322,12 @@ struct InstrumentTask: Sendable {
         let after = context.configuration.staleAfterMicros
         for symbol in instruments.keys.sorted() {
             let index = instruments.index(forKey: symbol)!
-            let state = instruments.values[index]
-            guard !state.isStale, eventTime - state.lastQuoteTs >= after else { continue }
+            let lastQuoteTs = instruments.values[index].lastQuoteTs
+            guard !instruments.values[index].isStale, eventTime - lastQuoteTs >= after else { continue }
             instruments.values[index].isStale = true
             let event = TriggerEvent(instrument: symbol, rule: staleMarketRule, ts: eventTime, state: .activated,
-                                     severity: 1, previousSeverity: 0, since: state.lastQuoteTs,
-                                     evidence: [("stale_s", Double(eventTime - state.lastQuoteTs) / 1e6)])
+                                     severity: 1, previousSeverity: 0, since: lastQuoteTs,
+                                     evidence: [("stale_s", Double(eventTime - lastQuoteTs) / 1e6)])
             emit(OutputRecord(topic: .triggers, key: Array(symbol.utf8), value: event.encoded(), origin: origin))
             publishMark(symbol, at: eventTime, origin: origin, context: context, emit: emit)
         }

@@ -13,6 +13,9 @@ public struct PendingInput: Sendable {
     public var kind: InputKind
     public var offset: Int64
     public var payload: Payload
+    /// The value as received, kept for the DLQ should a merge-time check (late, unknown instrument, duplicate)
+    /// reject a decoded input.
+    public var raw: [UInt8] = []
 
     /// Decodes one `quotes` or `trades` value; failures become `.rejected` with the reason, never a crash.
     /// - Parameters:
@@ -26,10 +29,10 @@ public struct PendingInput: Sendable {
             switch kind {
             case .quotes:
                 let quote = try Quote.decode(value)
-                return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote))
+                return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote), raw: Array(value))
             case .trades:
                 let trade = try Trade.decode(value)
-                return PendingInput(ts: trade.ts, kind: kind, offset: origin.offset, payload: .trade(trade))
+                return PendingInput(ts: trade.ts, kind: kind, offset: origin.offset, payload: .trade(trade), raw: Array(value))
             }
         } catch {
             let rejected = RejectedInput(origin: origin, key: key.map { Array($0) }, value: value.map { Array($0) },

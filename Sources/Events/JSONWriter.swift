@@ -1,3 +1,5 @@
+private let decimalPowers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8]
+
 /// Builds one compact JSON object into bytes, fields in call order (so output is byte-for-byte deterministic).
 ///
 /// Doubles are written in the shortest form that reads back to the same value; non-finite values become `null`.
@@ -33,13 +35,54 @@ public struct JSONWriter: Sendable {
 
     public mutating func number(_ value: Double) {
         separator()
-        if value.isFinite {
+        if !value.isFinite {
+            appendLiteral("null")
+        } else if !appendShortDecimal(value) {
             // Swift's description is the shortest round-tripping form; it is valid JSON for finite values.
             bytes.append(contentsOf: value.description.utf8)
-        } else {
-            appendLiteral("null")
         }
         needsComma = true
+    }
+
+    /// Writes `value` as `m/10^k` for the smallest k ≤ 8 that represents it exactly on reading (prices and sizes
+    /// on a tick grid), without allocating. A decimal `m/10^k` reads back as the double nearest to it, which is
+    /// `Double(m) / 10^k` (both operands exact, one rounding): when that equals `value`, the text round-trips.
+    /// - Returns: false when no such short form exists (the caller writes the general form).
+    private mutating func appendShortDecimal(_ value: Double) -> Bool {
+        let magnitude = abs(value)
+        guard magnitude < 1e15, magnitude >= 1e-8 || value == 0 else { return false }
+        for k in 0...8 {
+            let scaled = (magnitude * decimalPowers[k]).rounded()
+            guard scaled < 9_007_199_254_740_992 else { return false }
+            guard scaled / decimalPowers[k] == magnitude else { continue }
+            if value < 0 || (value == 0 && value.sign == .minus) { bytes.append(UInt8(ascii: "-")) }
+            appendDigits(UInt64(scaled), decimals: k)
+            return true
+        }
+        return false
+    }
+
+    private mutating func appendDigits(_ m: UInt64, decimals: Int) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var rest = m
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0 || count <= decimals
+            // Digits are least significant first; the integer part has at least one digit.
+            for i in stride(from: count - 1, through: 0, by: -1) {
+                if i == decimals - 1 { bytes.append(UInt8(ascii: ".")) }
+                bytes.append(buffer[i])
+            }
+        }
+        if decimals == 0 {
+            bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
+        }
     }
 
     public mutating func number(_ value: Double?) {

@@ -58,6 +58,12 @@ public struct BackstopConfiguration: Sendable, Equatable {
     public var staleAfterMicros: Int64 = 10_000_000
     /// `marks.interval`: at most one mark per instrument per this much event time (0: every change). Default: 100 ms.
     public var markIntervalMicros: Int64 = 100_000
+    /// `validation.allowed_lateness`. Default: 5 s.
+    public var allowedLatenessMicros: Int64 = 5_000_000
+    /// `validation.unknown_grace`. Default: 10 s.
+    public var unknownGraceMicros: Int64 = 10_000_000
+    /// `validation.dedup_window`. Default: 60 s.
+    public var dedupWindowMicros: Int64 = 60_000_000
     /// `triggers`: backstop trigger rules (SPEC §4).
     public var triggers: [TriggerRule] = []
     public var http = HTTPSettings()
@@ -71,6 +77,9 @@ public struct BackstopConfiguration: Sendable, Equatable {
         c.triggers = triggers
         c.staleAfterMicros = staleAfterMicros
         c.markIntervalMicros = markIntervalMicros
+        c.allowedLatenessMicros = allowedLatenessMicros
+        c.unknownGraceMicros = unknownGraceMicros
+        c.dedupWindowMicros = dedupWindowMicros
         return c
     }
 
@@ -194,6 +203,12 @@ public struct BackstopConfiguration: Sendable, Equatable {
         var marks = try top.section("marks")
         if let v = try marks.durationMicros("interval") { c.markIntervalMicros = v }
         try marks.rejectUnknownKeys()
+
+        var validation = try top.section("validation")
+        if let v = try validation.durationMicros("allowed_lateness") { c.allowedLatenessMicros = v }
+        if let v = try validation.durationMicros("unknown_grace") { c.unknownGraceMicros = v }
+        if let v = try validation.durationMicros("dedup_window") { c.dedupWindowMicros = v }
+        try validation.rejectUnknownKeys()
 
         for section in ["margin", "stress"] { _ = top.raw(section) }
         try top.rejectUnknownKeys()

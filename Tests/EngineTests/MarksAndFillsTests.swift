@@ -67,3 +67,67 @@ struct MarksAndFillsTests {
         #expect(try object(fills[1])["side"] as? String == "sell")
     }
 }
+
+@Suite("Merge-time rejections")
+struct MergeTimeRejectionTests {
+    func run(_ lines: [(InputKind, String)], instruments: [String] = [], configure: (inout InstrumentStageConfiguration) -> Void = { _ in })
+        -> (out: [OutputRecord], stage: InstrumentStage)
+    {
+        var c = InstrumentStageConfiguration()
+        configure(&c)
+        var stage = InstrumentStage(configuration: c)
+        for symbol in instruments {
+            stage.apply(instrument: Instrument(symbol: symbol, kind: .perpetual, underlying: "X"), symbol: symbol)
+        }
+        for (offset, (kind, json)) in lines.enumerated() {
+            let origin = Origin(topic: kind == .quotes ? "quotes" : "trades", partition: 0, offset: Int64(offset))
+            let input = Array(json.utf8).withUnsafeBytes {
+                PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0,
+                                    fallbackTs: stage.fallbackTs(partition: 0, kind: kind))
+            }
+            stage.enqueue(input, partition: 0)
+        }
+        var out: [OutputRecord] = []
+        stage.drain(canSkip: { _, _ in true }, emit: { if $0.topic == .dlq { out.append($0) } })
+        return (out, stage)
+    }
+
+    func quote(_ instrument: String = "X", _ ms: Int64) -> (InputKind, String) {
+        (.quotes, "{\"instrument\":\"\(instrument)\",\"ts\":\(ms * 1000),\"bid\":99,\"bid_size\":1,\"ask\":101,\"ask_size\":2}")
+    }
+
+    func trade(_ id: String, _ ms: Int64) -> (InputKind, String) {
+        (.trades, "{\"instrument\":\"X\",\"ts\":\(ms * 1000),\"id\":\"\(id)\",\"price\":100,\"size\":1,\"side\":\"buy\"}")
+    }
+
+    func reasons(_ out: [OutputRecord]) throws -> [String] {
+        try out.map { try #require((try JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any])?["reason"] as? String) }
+    }
+
+    @Test("an input older than event time minus allowed_lateness is late; one within it is processed")
+    func late() throws {
+        // Quotes stream: 10 s, then 4 s (6 s behind: late with 5 s allowed), then 6 s (4 s behind: accepted).
+        let (out, stage) = run([quote("X", 10_000), quote("X", 4_000), quote("X", 6_000)])
+        #expect(try reasons(out) == ["late"])
+        let value = try #require((try JSONSerialization.jsonObject(with: Data(out[0].value)) as? [String: Any])?["value"] as? String)
+        #expect(value == quote("X", 4_000).1, "the value as received")
+        #expect(stage.rejectedByReason == [.late: 1])
+    }
+
+    @Test("an instrument missing from reference data is processed for unknown_grace, then rejected")
+    func unknown() throws {
+        let (out, _) = run([quote("Y", 0), quote("Y", 10_000), quote("Y", 10_001), quote("X", 20_000)], instruments: ["X"])
+        #expect(try reasons(out) == ["unknown_instrument"])
+        #expect(out[0].origin.offset == 2)
+        #expect(out[0].key == Array("Y".utf8))
+        let (none, _) = run([quote("Y", 0), quote("Y", 60_000)])
+        #expect(none.isEmpty, "without any reference data, instruments are not checked")
+    }
+
+    @Test("a trade id seen within dedup_window is a duplicate; after the window it is new")
+    func duplicates() throws {
+        let (out, _) = run([trade("T-1", 0), trade("T-2", 1_000), trade("T-1", 2_000), trade("T-1", 62_001)])
+        #expect(try reasons(out) == ["duplicate"])
+        #expect(out[0].origin.offset == 2)
+    }
+}
