@@ -99,35 +99,6 @@ public struct InstrumentStage: Sendable {
 
 }
 
-/// An instrument's state in a task.
-struct InstrumentState: Sendable {
-    var metrics: InstrumentMetrics
-    /// The last input merged for the instrument: the cause of a record closed at the end of input.
-    var lastOrigin: Origin
-    /// Per configured rule, its tracker (nil where the rule does not watch this instrument).
-    var triggers: [TriggerTracker?]
-    /// The last quote's time, or the first event's while there has been no quote.
-    var lastQuoteTs: Int64
-    var isStale = false
-    /// The mark last published, and whether the current state differs from it.
-    var publishedMark: MarkRecord?
-    var lastQuote: Quote?
-
-    /// The highest severity among the active triggers (rules and `stale-market`).
-    var stress: Int {
-        var s = isStale ? 1 : 0
-        for tracker in triggers { s = max(s, tracker?.severity ?? 0) }
-        return s
-    }
-
-    init(metrics: InstrumentMetrics, lastOrigin: Origin, rules: [TriggerRule], firstTs: Int64) {
-        self.metrics = metrics
-        self.lastOrigin = lastOrigin
-        triggers = rules.map { $0.applies(to: metrics.symbol) ? TriggerTracker(levels: $0.levels.count) : nil }
-        lastQuoteTs = firstTs
-    }
-}
-
 /// A trade's identity for de-duplication.
 struct TradeKey: Hashable, Sendable {
     var instrument: String
@@ -179,11 +150,11 @@ struct InstrumentTask: Sendable {
 
     mutating func drain(context: TaskContext, canSkip: (InputKind) -> Bool, emit: (OutputRecord) -> Void) {
         while true {
-            let q = queues[0].first
-            let t = queues[1].first
+            let q = queues[0].peek { $0.mergeKey }
+            let t = queues[1].peek { $0.mergeKey }
             let next: InputKind
             switch (q, t) {
-            case let (q?, t?): next = q.precedes(t) ? .quotes : .trades
+            case let (q?, t?): next = q < t ? .quotes : .trades
             case (.some, nil): guard canSkip(.trades) else { return }; next = .quotes
             case (nil, .some): guard canSkip(.quotes) else { return }; next = .trades
             case (nil, nil): return
@@ -206,40 +177,18 @@ struct InstrumentTask: Sendable {
                 return reject(input, symbol: quote.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, quote.ts)
-            let closed = update(quote.instrument, ts: quote.ts, origin: origin, context: context) { $0.apply(quote: quote) }
-            if let closed { emitClose(closed, symbol: quote.instrument, origin: origin, context: context, emit: emit) }
-            quoted(quote, origin: origin, emit: emit)
-            publishMark(quote.instrument, at: quote.ts, origin: origin, context: context, emit: emit)
+            let index = stateIndex(quote.instrument, ts: quote.ts, origin: origin, context: context)
+            // Through the dictionary's modify accessor: the state is updated in place, never copied.
+            instruments.values[index].apply(quote: quote, raw: input.raw, origin: origin, context: context, emit: emit)
         case .trade(let trade):
             if let error = admit(ts: trade.ts, symbol: trade.instrument, context: context) ?? deduplicate(trade, context: context) {
                 return reject(input, symbol: trade.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, trade.ts)
-            let closed = update(trade.instrument, ts: trade.ts, origin: origin, context: context) { $0.apply(trade: trade) }
-            if let closed { emitClose(closed, symbol: trade.instrument, origin: origin, context: context, emit: emit) }
-            for fill in FillRecord.fills(of: trade) {
-                emit(OutputRecord(topic: .fills, key: Array(fill.account.utf8), value: fill.encoded(), origin: origin))
-            }
-            publishMark(trade.instrument, at: trade.ts, origin: origin, context: context, emit: emit)
+            let index = stateIndex(trade.instrument, ts: trade.ts, origin: origin, context: context)
+            instruments.values[index].apply(trade: trade, origin: origin, context: context, emit: emit)
         }
         checkStale(origin: origin, context: context, emit: emit)
-    }
-
-    /// Publishes the instrument's mark if its mark, book or stress differs from the last one published and
-    /// `marks.interval` of event time has passed since; a change inside the window waits for a later event.
-    private mutating func publishMark(
-        _ symbol: String, at ts: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void
-    ) {
-        guard let index = instruments.index(forKey: symbol) else { return }
-        // Read fields in place: copying the whole state would retain (and later release) all of its storage.
-        let publishedTs = instruments.values[index].publishedMark?.ts
-        if let publishedTs, ts - publishedTs < context.configuration.markIntervalMicros { return }
-        guard let quote = instruments.values[index].lastQuote else { return }
-        let mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
-                              asks: quote.asks, stress: instruments.values[index].stress)
-        if publishedTs != nil, !mark.differs(from: instruments.values[index].publishedMark!) { return }
-        instruments.values[index].publishedMark = mark
-        emit(OutputRecord(topic: .marks, key: Array(symbol.utf8), value: mark.encoded(), origin: origin))
     }
 
     /// Merge-time checks (SPEC §8): lateness against the task's event time, and instruments missing from the
@@ -285,86 +234,40 @@ struct InstrumentTask: Sendable {
         emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
     }
 
-    /// A metrics record, then the trigger events it causes, in rule order.
-    private mutating func emitClose(
-        _ record: LiquidityRecord, symbol: String, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void
-    ) {
-        emitMetrics(record, origin: origin, emit: emit)
-        let rules = context.configuration.triggers
-        guard !rules.isEmpty, let index = instruments.index(forKey: symbol) else { return }
-        for r in rules.indices where instruments.values[index].triggers[r] != nil {
-            if let event = instruments.values[index].triggers[r]!.evaluate(rules[r], record: record) {
-                emit(OutputRecord(topic: .triggers, key: Array(symbol.utf8), value: event.encoded(), origin: origin))
-            }
-        }
-    }
-
-    /// A quote ends staleness: the `stale-market` trigger clears.
-    private mutating func quoted(_ quote: Quote, origin: Origin, emit: (OutputRecord) -> Void) {
-        guard let index = instruments.index(forKey: quote.instrument) else { return }
-        let previous = instruments.values[index].lastQuoteTs
-        instruments.values[index].lastQuoteTs = quote.ts
-        instruments.values[index].lastQuote = quote
-        guard instruments.values[index].isStale else { return }
-        instruments.values[index].isStale = false
-        let event = TriggerEvent(instrument: quote.instrument, rule: staleMarketRule, ts: quote.ts, state: .cleared,
-                                 severity: 0, previousSeverity: 1, since: quote.ts,
-                                 evidence: [("stale_s", Double(quote.ts - previous) / 1e6)])
-        emit(OutputRecord(topic: .triggers, key: Array(quote.instrument.utf8), value: event.encoded(), origin: origin))
-    }
-
     /// Every W of the task's event time, activates `stale-market` for instruments without a quote for
     /// `stale_after`, in symbol order.
     private mutating func checkStale(origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
         guard eventTime >= nextStaleCheck else { return }
         let w = context.configuration.metrics.intervalMicros
         nextStaleCheck = floorDiv(eventTime, w) * w + w
-        let after = context.configuration.staleAfterMicros
         for symbol in instruments.keys.sorted() {
             let index = instruments.index(forKey: symbol)!
-            let lastQuoteTs = instruments.values[index].lastQuoteTs
-            guard !instruments.values[index].isStale, eventTime - lastQuoteTs >= after else { continue }
-            instruments.values[index].isStale = true
-            let event = TriggerEvent(instrument: symbol, rule: staleMarketRule, ts: eventTime, state: .activated,
-                                     severity: 1, previousSeverity: 0, since: lastQuoteTs,
-                                     evidence: [("stale_s", Double(eventTime - lastQuoteTs) / 1e6)])
-            emit(OutputRecord(topic: .triggers, key: Array(symbol.utf8), value: event.encoded(), origin: origin))
-            publishMark(symbol, at: eventTime, origin: origin, context: context, emit: emit)
+            instruments.values[index].checkStale(at: eventTime, origin: origin, context: context, emit: emit)
         }
     }
 
-    /// Applies `body` to the instrument's state in place (one hash lookup), creating the state on first sight.
-    private mutating func update(
-        _ symbol: String, ts: Int64, origin: Origin, context: TaskContext,
-        _ body: (inout InstrumentMetrics) -> LiquidityRecord?
-    ) -> LiquidityRecord? {
-        let index: Dictionary<String, InstrumentState>.Index
+    /// The index of the instrument's state, created on first sight; records the input as its latest.
+    private mutating func stateIndex(_ symbol: String, ts: Int64, origin: Origin, context: TaskContext)
+        -> Dictionary<String, InstrumentState>.Index
+    {
         if let found = instruments.index(forKey: symbol) {
-            index = found
-        } else {
-            instruments[symbol] = InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin,
-                                                  rules: context.configuration.triggers, firstTs: ts)
-            index = instruments.index(forKey: symbol)!
+            instruments.values[found].lastOrigin = origin
+            return found
         }
-        instruments.values[index].lastOrigin = origin
-        return body(&instruments.values[index].metrics)
+        instruments[symbol] = InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin,
+                                              rules: context.configuration.triggers, firstTs: ts)
+        return instruments.index(forKey: symbol)!
     }
 
     mutating func closeAll(context: TaskContext, emit: (OutputRecord) -> Void) {
         for symbol in instruments.keys.sorted() {
-            if let record = instruments[symbol]!.metrics.close() {
-                emitClose(record, symbol: symbol, origin: instruments[symbol]!.lastOrigin, context: context, emit: emit)
-            }
+            let index = instruments.index(forKey: symbol)!
+            instruments.values[index].close(context: context, emit: emit)
         }
     }
 
     mutating func takeRejected(into totals: inout [RejectReason: Int]) {
         for (reason, n) in rejectedCounts { totals[reason, default: 0] += n }
         rejectedCounts.removeAll(keepingCapacity: true)
-    }
-
-    private func emitMetrics(_ record: LiquidityRecord, origin: Origin, emit: (OutputRecord) -> Void) {
-        emit(OutputRecord(topic: .liquidityMetrics, key: Array(record.instrument.utf8), value: record.encoded(),
-                          origin: origin))
     }
 }

@@ -41,13 +41,17 @@ public struct PendingInput: Sendable {
         }
     }
 
-    /// Merge order (SPEC §3): `(ts, quotes before trades, offset)`.
-    @inline(__always)
-    func precedes(_ other: PendingInput) -> Bool {
-        if ts != other.ts { return ts < other.ts }
-        if kind != other.kind { return kind < other.kind }
-        return offset < other.offset
-    }
+    /// The merge key (SPEC §3): `(ts, quotes before trades, offset)`.
+    var mergeKey: MergeKey { MergeKey(ts: ts, kind: kind.rawValue, offset: offset) }
+}
+
+/// An input's place in the merge order: `(ts, quotes before trades, offset)`.
+struct MergeKey: Comparable {
+    var ts: Int64
+    var kind: Int
+    var offset: Int64
+
+    static func < (a: MergeKey, b: MergeKey) -> Bool { (a.ts, a.kind, a.offset) < (b.ts, b.kind, b.offset) }
 }
 
 /// A first-in first-out buffer that reuses its storage.
@@ -58,6 +62,12 @@ struct FIFO<Element> {
     var isEmpty: Bool { head == storage.count }
     var count: Int { storage.count - head }
     var first: Element? { isEmpty ? nil : storage[head] }
+
+    /// Reads a property of the first element without copying the element.
+    func peek<R>(_ read: (borrowing Element) -> R) -> R? {
+        guard !isEmpty else { return nil }
+        return storage.withUnsafeBufferPointer { read($0[head]!) }
+    }
 
     mutating func append(_ element: Element) { storage.append(element) }
 

@@ -97,6 +97,9 @@ public struct JSONWriter: Sendable {
 
     public mutating func integer(_ value: Int) { integer(Int64(value)) }
 
+    /// Writes an already encoded JSON value as is (the caller guarantees it is valid JSON on one line).
+    public mutating func raw(_ json: some Collection<UInt8>) { separator(); bytes.append(contentsOf: json); needsComma = true }
+
     public mutating func bool(_ value: Bool) { separator(); appendLiteral(value ? "true" : "false"); needsComma = true }
 
     public mutating func null() { separator(); appendLiteral("null"); needsComma = true }
@@ -111,6 +114,17 @@ public struct JSONWriter: Sendable {
 
     private mutating func appendEscaped(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        var text = s
+        let plain = text.withUTF8 { utf8 -> Bool in
+            // Fast path: nothing to escape (instrument symbols, ids): one copy.
+            guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if plain {
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for c in s.utf8 {
             switch c {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

@@ -7,6 +7,11 @@ public struct BookLevel: Sendable, Hashable {
 
 /// A full top-of-book snapshot (`quotes` topic, SPEC §2). Levels are best first.
 public struct Quote: Sendable, Equatable {
+    public static func == (a: Quote, b: Quote) -> Bool {
+        a.instrument == b.instrument && a.ts == b.ts && a.bid == b.bid && a.bidSize == b.bidSize && a.ask == b.ask
+            && a.askSize == b.askSize && a.bids == b.bids && a.asks == b.asks && a.iv == b.iv
+    }
+
     public var instrument: String
     /// Event time, µs since the epoch.
     public var ts: Int64
@@ -20,6 +25,9 @@ public struct Quote: Sendable, Equatable {
     public var asks: [BookLevel]
     /// The option's mark implied volatility (annualized, decimal), if given.
     public var iv: Double?
+    /// Where the `bids` and `asks` arrays were in the decoded bytes (when present and free of control
+    /// characters), so an output can carry the levels as received instead of formatting every number again.
+    public var levelsText: (bids: Range<Int>, asks: Range<Int>)?
 
     public init(instrument: String, ts: Int64, bid: Double, bidSize: Double, ask: Double, askSize: Double,
                 bids: [BookLevel]? = nil, asks: [BookLevel]? = nil, iv: Double? = nil) {
@@ -50,6 +58,7 @@ extension Quote {
         var bids: [BookLevel]?
         var asks: [BookLevel]?
         var iv: Double?
+        var bidsText: Range<Int>?, asksText: Range<Int>?
         guard try r.peekKind() == .object else { throw DecodeError(.decodeError, "value is not a JSON object") }
         try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
             if key == "instrument" { instrument = try field("instrument") { () throws(DecodeError) in try r.readString() } }
@@ -58,8 +67,17 @@ extension Quote {
             else if key == "bid_size" { bidSize = try field("bid_size") { () throws(DecodeError) in try r.readDouble() }; seen |= 2 }
             else if key == "ask" { ask = try field("ask") { () throws(DecodeError) in try r.readDouble() }; seen |= 4 }
             else if key == "ask_size" { askSize = try field("ask_size") { () throws(DecodeError) in try r.readDouble() }; seen |= 8 }
-            else if key == "bids" { bids = try field("bids") { () throws(DecodeError) in try readLevels(&r) } }
-            else if key == "asks" { asks = try field("asks") { () throws(DecodeError) in try readLevels(&r) } }
+            else if key == "bids" {
+                r.skipWhitespace()
+                let start = r.position
+                bids = try field("bids") { () throws(DecodeError) in try readLevels(&r) }
+                bidsText = start..<r.position
+            } else if key == "asks" {
+                r.skipWhitespace()
+                let start = r.position
+                asks = try field("asks") { () throws(DecodeError) in try readLevels(&r) }
+                asksText = start..<r.position
+            }
             else if key == "iv" {
                 iv = try field("iv") { () throws(DecodeError) in r.readNullIfPresent() ? nil : try r.readDouble() }
             } else { try r.skipValue() }
@@ -70,9 +88,14 @@ extension Quote {
         for (bit, name) in [(UInt8(1), "bid"), (2, "bid_size"), (4, "ask"), (8, "ask_size")] where seen & bit == 0 {
             throw DecodeError(.missingField, "missing field '\(name)'")
         }
-        let quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
+        var quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
                           bids: bids, asks: asks, iv: iv)
         try quote.validate()
+        if let b = bidsText, let a = asksText,
+           !UnsafeRawBufferPointer(rebasing: bytes[b]).contains(where: { $0 < 0x20 }),
+           !UnsafeRawBufferPointer(rebasing: bytes[a]).contains(where: { $0 < 0x20 }) {
+            quote.levelsText = (b, a)
+        }
         return quote
     }
 

@@ -2,6 +2,8 @@ public import Events
 
 /// One `backstop-marks` record (SPEC §5): the instrument's mark (mid of its last valid quote), book and stress.
 public struct MarkRecord: Sendable, Equatable {
+    public static func == (a: MarkRecord, b: MarkRecord) -> Bool { a.ts == b.ts && !a.differs(from: b) && a.instrument == b.instrument }
+
     public var instrument: String
     public var ts: Int64
     public var mark: Double
@@ -10,6 +12,8 @@ public struct MarkRecord: Sendable, Equatable {
     public var asks: [BookLevel]
     /// The highest severity among the instrument's active triggers; 0 when none is active.
     public var stress: Int
+    /// The levels as received (JSON arrays), written instead of formatting `bids`/`asks` again.
+    public var levelsText: (bids: ArraySlice<UInt8>, asks: ArraySlice<UInt8>)?
 
     public init(instrument: String, ts: Int64, mark: Double, iv: Double?, bids: [BookLevel], asks: [BookLevel], stress: Int) {
         self.instrument = instrument
@@ -37,13 +41,18 @@ public struct MarkRecord: Sendable, Equatable {
         w.key("ts"); w.integer(ts)
         w.key("mark"); w.number(mark)
         w.key("iv"); w.number(iv)
-        for (name, levels) in [("bids", bids), ("asks", asks)] {
-            w.key(name)
-            w.beginArray()
-            for level in levels {
-                w.beginArray(); w.number(level.price); w.number(level.size); w.endArray()
+        if let text = levelsText {
+            w.key("bids"); w.raw(text.bids)
+            w.key("asks"); w.raw(text.asks)
+        } else {
+            for (name, levels) in [("bids", bids), ("asks", asks)] {
+                w.key(name)
+                w.beginArray()
+                for level in levels {
+                    w.beginArray(); w.number(level.price); w.number(level.size); w.endArray()
+                }
+                w.endArray()
             }
-            w.endArray()
         }
         w.key("stress"); w.integer(stress)
         w.endObject()

@@ -1,0 +1,103 @@
+import Events
+import Liquidity
+
+/// An instrument's state in a task: metrics, trigger trackers, staleness and the last mark published.
+/// Its methods run in place on the task's dictionary entry (no copies of the state per event).
+struct InstrumentState: Sendable {
+    var metrics: InstrumentMetrics
+    /// The last input merged for the instrument: the cause of a record closed at the end of input.
+    var lastOrigin: Origin
+    /// Per configured rule, its tracker (nil where the rule does not watch this instrument).
+    var triggers: [TriggerTracker?]
+    /// The last quote's time, or the first event's while there has been no quote.
+    var lastQuoteTs: Int64
+    var isStale = false
+    var lastQuote: Quote?
+    /// The last quote's value as received (shared, not copied), for its levels' text.
+    var lastQuoteRaw: [UInt8] = []
+    var publishedMark: MarkRecord?
+
+    init(metrics: InstrumentMetrics, lastOrigin: Origin, rules: [TriggerRule], firstTs: Int64) {
+        self.metrics = metrics
+        self.lastOrigin = lastOrigin
+        triggers = rules.map { $0.applies(to: metrics.symbol) ? TriggerTracker(levels: $0.levels.count) : nil }
+        lastQuoteTs = firstTs
+    }
+
+    var symbol: String { metrics.symbol }
+    var key: [UInt8] { Array(symbol.utf8) }
+
+    /// The highest severity among the active triggers (rules and `stale-market`).
+    var stress: Int {
+        var s = isStale ? 1 : 0
+        for tracker in triggers { s = max(s, tracker?.severity ?? 0) }
+        return s
+    }
+
+    mutating func apply(quote: Quote, raw: [UInt8], origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+        if let closed = metrics.apply(quote: quote) { emitClose(closed, origin: origin, context: context, emit: emit) }
+        let previous = lastQuoteTs
+        lastQuoteTs = quote.ts
+        lastQuote = quote
+        lastQuoteRaw = raw
+        if isStale {
+            // A quote ends staleness: the `stale-market` trigger clears.
+            isStale = false
+            let event = TriggerEvent(instrument: symbol, rule: staleMarketRule, ts: quote.ts, state: .cleared,
+                                     severity: 0, previousSeverity: 1, since: quote.ts,
+                                     evidence: [("stale_s", Double(quote.ts - previous) / 1e6)])
+            emit(OutputRecord(topic: .triggers, key: key, value: event.encoded(), origin: origin))
+        }
+        publishMark(at: quote.ts, origin: origin, context: context, emit: emit)
+    }
+
+    mutating func apply(trade: Trade, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+        if let closed = metrics.apply(trade: trade) { emitClose(closed, origin: origin, context: context, emit: emit) }
+        for fill in FillRecord.fills(of: trade) {
+            emit(OutputRecord(topic: .fills, key: Array(fill.account.utf8), value: fill.encoded(), origin: origin))
+        }
+        publishMark(at: trade.ts, origin: origin, context: context, emit: emit)
+    }
+
+    /// Closes the open interval at the end of the input.
+    mutating func close(context: TaskContext, emit: (OutputRecord) -> Void) {
+        if let record = metrics.close() { emitClose(record, origin: lastOrigin, context: context, emit: emit) }
+    }
+
+    /// Activates `stale-market` when there has been no quote for `stale_after` of the task's event time.
+    mutating func checkStale(at eventTime: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+        guard !isStale, eventTime - lastQuoteTs >= context.configuration.staleAfterMicros else { return }
+        isStale = true
+        let event = TriggerEvent(instrument: symbol, rule: staleMarketRule, ts: eventTime, state: .activated,
+                                 severity: 1, previousSeverity: 0, since: lastQuoteTs,
+                                 evidence: [("stale_s", Double(eventTime - lastQuoteTs) / 1e6)])
+        emit(OutputRecord(topic: .triggers, key: key, value: event.encoded(), origin: origin))
+        publishMark(at: eventTime, origin: origin, context: context, emit: emit)
+    }
+
+    /// A metrics record, then the trigger events it causes, in rule order.
+    private mutating func emitClose(_ record: LiquidityRecord, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+        emit(OutputRecord(topic: .liquidityMetrics, key: key, value: record.encoded(), origin: origin))
+        let rules = context.configuration.triggers
+        for r in rules.indices where triggers[r] != nil {
+            if let event = triggers[r]!.evaluate(rules[r], record: record) {
+                emit(OutputRecord(topic: .triggers, key: key, value: event.encoded(), origin: origin))
+            }
+        }
+    }
+
+    /// Publishes the mark if its mark, book or stress differs from the last one published and `marks.interval`
+    /// of event time has passed since; a change inside the window waits for a later event.
+    private mutating func publishMark(at ts: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+        if let published = publishedMark, ts - published.ts < context.configuration.markIntervalMicros { return }
+        guard let quote = lastQuote else { return }
+        var mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
+                              asks: quote.asks, stress: stress)
+        if let text = quote.levelsText, text.bids.upperBound <= lastQuoteRaw.count, text.asks.upperBound <= lastQuoteRaw.count {
+            mark.levelsText = (lastQuoteRaw[text.bids], lastQuoteRaw[text.asks])
+        }
+        if let published = publishedMark, !mark.differs(from: published) { return }
+        publishedMark = mark
+        emit(OutputRecord(topic: .marks, key: key, value: mark.encoded(), origin: origin))
+    }
+}
