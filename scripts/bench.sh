@@ -34,6 +34,8 @@ raw, e2e = read("raw.txt"), read("e2e.txt")
 consumed = int(e2e["consumed"])
 if consumed != count:
     sys.exit(f"end-to-end consumed {consumed} of {count} messages")
+if int(e2e["rejected"]) != 0:
+    sys.exit(f"end-to-end rejected {e2e['rejected']} valid inputs (merge order broken?)")
 e2e_rate = consumed / float(e2e["processing_seconds"])
 raw_rate = float(raw["raw_consume_msgs_per_s"])
 print(f"input_messages: {count}")

@@ -102,6 +102,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         try handle.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// The watermarks librdkafka last saw in fetch responses for a partition: local, never a broker call.
+    /// - Returns: nil while unknown (nothing fetched yet).
+    public func cachedWatermarks(topic: String, partition: Int32) -> (low: Int64, high: Int64)? {
+        var low: Int64 = 0
+        var high: Int64 = 0
+        guard rd_kafka_get_watermark_offsets(handle.raw, topic, partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+              high >= 0 else { return nil }
+        return (low, high)
+    }
+
     /// The partition count of `topic`.
     public func partitionCount(topic: String, timeout: Duration) throws(KafkaError) -> Int {
         try handle.partitionCount(topic: topic, timeout: timeout)

@@ -48,29 +48,48 @@ struct VPIN: Sendable {
 }
 
 /// The standardized returns `z_t = r_t / σ_{t−1}` of the records in the lookback, for filtered historical
-/// simulation (SPEC §3 `var_99_fhs`).
+/// simulation (SPEC §3 `var_99_fhs`), kept both in time order (for eviction) and sorted (for the quantile).
+///
+/// - Complexity: O(n) per record (a binary search and a shift), instead of sorting the lookback every close.
 struct StandardizedReturns: Sendable {
     private var values: [(ts: Int64, z: Double)] = []
     private var head = 0
+    private var sorted: [Double] = []
 
-    mutating func append(ts: Int64, z: Double) { values.append((ts, z)) }
+    mutating func append(ts: Int64, z: Double) {
+        values.append((ts, z))
+        sorted.insert(z, at: insertionIndex(of: z))
+    }
 
     /// Keeps the records with `ts > start` (their intervals lie inside the lookback).
     mutating func evict(atOrBefore start: Int64) {
-        while head < values.count, values[head].ts <= start { head += 1 }
+        while head < values.count, values[head].ts <= start {
+            let z = values[head].z
+            let i = insertionIndex(of: z) - 1  // the last element equal to z
+            sorted.remove(at: i)
+            head += 1
+        }
         if head > 64, head * 2 > values.count {
             values.removeFirst(head)
             head = 0
         }
     }
 
-    var isEmpty: Bool { head == values.count }
+    var isEmpty: Bool { sorted.isEmpty }
 
     /// The q-quantile with linear interpolation between order statistics (numpy's default method).
     func quantile(_ q: Double) -> Double? {
-        guard !isEmpty else { return nil }
-        let sorted = values[head...].map(\.z).sorted()
-        return linearQuantile(sorted, q)
+        isEmpty ? nil : linearQuantile(sorted, q)
+    }
+
+    /// The index after the last element ≤ z (so equal values keep their order).
+    private func insertionIndex(of z: Double) -> Int {
+        var low = 0, high = sorted.count
+        while low < high {
+            let mid = (low + high) / 2
+            if sorted[mid] <= z { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 }
 

@@ -22,6 +22,8 @@ public final class LivePipeline {
 
     private var kinds: [OpaquePointer: InputKind?] = [:]
     private var lastArrival: [Int32: [Int64]] = [:]
+    /// Per partition and input, the next offset to be enqueued (last enqueued + 1).
+    private var nextOffset: [Int32: [Int64]] = [:]
     private var lastCommitted: [TopicPartition: Int64] = [:]
     private var outputsSinceCommit = 0
     private var consumed = 0
@@ -35,6 +37,8 @@ public final class LivePipeline {
         public var consumed = 0
         /// From the first input message polled to the end of processing of the last one.
         public var activeMicros: Int64 = 0
+        /// Inputs sent to the DLQ.
+        public var rejected = 0
     }
     private let timeout: Duration = .seconds(30)
 
@@ -112,7 +116,7 @@ public final class LivePipeline {
             for i in 0..<n { enqueue(batch[i], now: now) }
             consumed += n
             try instruments.poll { self.applyInstrument($0) }
-            stage.drain(canSkip: { p, kind in now - (self.lastArrival[p]?[kind.rawValue] ?? now) >= maxIdle },
+            stage.drain(canSkip: { p, kind in self.canSkip(partition: p, kind: kind, now: now, maxIdle: maxIdle) },
                         emit: { outputs.append($0) })
             for record in outputs { try output.send(record) }
             outputsSinceCommit += outputs.count
@@ -133,7 +137,8 @@ public final class LivePipeline {
         try consumer.close()
         try producer.flush(timeout: timeout)
         report()
-        return Statistics(consumed: consumed, activeMicros: firstInput.map { lastWork - $0 } ?? 0)
+        return Statistics(consumed: consumed, activeMicros: firstInput.map { lastWork - $0 } ?? 0,
+                          rejected: output.produced[.dlq] ?? 0)
     }
 
     private func enqueue(_ message: KafkaMessage, now: Int64) {
@@ -150,6 +155,23 @@ public final class LivePipeline {
                                         fallbackTs: stage.fallbackTs(partition: partition, kind: kind))
         stage.enqueue(input, partition: partition)
         lastArrival[partition, default: [now, now]][kind.rawValue] = now
+        nextOffset[partition, default: [-1, -1]][kind.rawValue] = message.offset + 1
+    }
+
+    /// Whether a task may merge past its empty input `kind` (as Kafka Streams' `max.task.idle.ms`): only when that
+    /// input has been idle for `max_idle` and its partition is caught up (our next offset reaches the high
+    /// watermark librdkafka last saw). A partition that still has data on the broker is waited for, so a fast
+    /// input never runs ahead of a slow one and makes its events late. While nothing is known of the partition,
+    /// twenty times `max_idle` must pass.
+    private func canSkip(partition: Int32, kind: InputKind, now: Int64, maxIdle: Int64) -> Bool {
+        let idle = now - (lastArrival[partition]?[kind.rawValue] ?? now)
+        guard idle >= maxIdle else { return false }
+        let topic = configuration.topics.name(of: kind)
+        let next = nextOffset[partition]?[kind.rawValue] ?? -1
+        guard let watermarks = consumer.cachedWatermarks(topic: topic, partition: partition), next >= 0 else {
+            return idle >= 20 * maxIdle
+        }
+        return next >= watermarks.high
     }
 
     private func kind(of handle: OpaquePointer, _ message: KafkaMessage) -> InputKind? {
@@ -240,6 +262,7 @@ public final class LivePipeline {
             return tp
         }, timeout: timeout)
         stage.remove(partitions: stage.partitions)
+        nextOffset.removeAll()
         lastCommitted.removeAll()
         outputsSinceCommit = 0
     }
@@ -253,6 +276,7 @@ public final class LivePipeline {
             logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             do { try commit() } catch { logger.error("commit on revoke failed", metadata: ["error": "\(error)"]) }
             stage.remove(partitions: Array(partitions))
+            for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
         case .lost:
             logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             if configuration.kafka.guarantee == .exactlyOnce {

@@ -52,6 +52,7 @@ struct Run: ParsableCommand {
             if idle != nil {
                 print("consumed: \(stats.consumed)")
                 print("processing_seconds: \(Double(stats.activeMicros) / 1e6)")
+                print("rejected: \(stats.rejected)")
             }
         }
         withExtendedLifetime(handlers) {}
