@@ -19,20 +19,27 @@ struct VPIN: Sendable {
         imbalances.reserveCapacity(buckets)
     }
 
+    /// Fills buckets with a trade's volume. A bucket is full when its volume reaches V; sums of decimal sizes carry
+    /// binary rounding (ten 0.1 add up to 0.9999999999999999), so volume within 1e-11·V of the boundary counts as
+    /// reaching it, as exact decimal arithmetic would have it, and no rounding residue spills into the next bucket.
     mutating func add(size: Double, side: Side) {
+        let epsilon = bucketVolume * 1e-11
         var remaining = size
         while remaining > 0 {
-            let take = min(remaining, bucketVolume - filled)
+            let room = bucketVolume - filled
+            let take = remaining >= room - epsilon ? room : remaining
             if side == .buy { buy += take } else { sell += take }
-            filled += take
             remaining -= take
-            if filled >= bucketVolume {
+            if remaining <= epsilon { remaining = 0 }
+            if take == room {
                 let imbalance = abs(buy - sell)
                 if imbalances.count < buckets { imbalances.append(imbalance) } else { imbalances[next] = imbalance }
                 next = (next + 1) % buckets
                 filled = 0
                 buy = 0
                 sell = 0
+            } else {
+                filled += take
             }
         }
     }
