@@ -19,7 +19,8 @@ struct VPINTests {
     func exactFill() throws {
         var m = metrics(buckets: 1, volume: 1)
         for i in 0..<10 { _ = m.apply(trade: trade(i, size: 0.1, side: .buy)) }
-        let record = try #require(m.close())
+        let closed = m.close()
+        let record = try #require(closed)
         #expect(record.vpin == 1.0)
     }
 
@@ -29,11 +30,13 @@ struct VPINTests {
         var m = metrics(buckets: 2, volume: 10)
         _ = m.apply(trade: trade(0, size: 15, side: .buy))
         _ = m.apply(trade: trade(1, size: 8, side: .sell))
-        let record = try #require(m.close())
+        let closed = m.close()
+        let record = try #require(closed)
         // Full buckets: |10 − 0| = 10, |5 − 5| = 0 → (10 + 0) / (2 · 10) = 0.5.
         #expect(record.vpin == 0.5)
         var partial = metrics(buckets: 3, volume: 10)
         _ = partial.apply(trade: trade(0, size: 15, side: .buy))
-        #expect(try #require(partial.close()).vpin == nil, "fewer than n full buckets")
+        let partialRecord = partial.close()
+        #expect(try #require(partialRecord).vpin == nil, "fewer than n full buckets")
     }
 }
