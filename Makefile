@@ -32,7 +32,7 @@ test: setup
 _test: _build
 	TANSU=$(TANSU) swift test $(SWIFT_LINK) $(SWIFT_BUILD_FLAGS)
 	BACKSTOP=$(CURDIR)/$(BIN_DEBUG) TANSU=$(TANSU) BACKSTOP_CONFIG=$(CURDIR)/config/backstop.yaml \
-		$(VENV_PYTHON) -m pytest -q tests/contract tests/reference
+		$(VENV_PYTHON) -m pytest -q tests/contract tests/reference tests/report
 
 # The Kafka layer under AddressSanitizer (leaks, double frees).
 asan: setup

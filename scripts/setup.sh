@@ -142,6 +142,11 @@ PY
     rm -rf "$tmp"
 }
 
+# --- A headless browser for the HTML report's test ------------------------------------------------------------------
+provide_browser() {
+    command -v chromium >/dev/null 2>&1 || apt_install chromium
+}
+
 # --- Python venv for contract tests -------------------------------------------------------------------------------
 provide_venv() {
     local venv="$DEPS/venv"
@@ -156,6 +161,7 @@ env_mk="$(provide_rdkafka)"
 if [ "${BACKSTOP_SETUP_ONLY_RDKAFKA:-0}" != 1 ]; then
     provide_tansu
     provide_venv
+    provide_browser
 fi
 {
     echo "# written by scripts/setup.sh"

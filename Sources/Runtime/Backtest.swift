@@ -13,6 +13,8 @@ public struct Backtest {
     public var configuration: BackstopConfiguration
     public var inputDirectory: String
     public var outputDirectory: String
+    /// Where to write the HTML report, if anywhere.
+    public var reportPath: String?
     /// Lines read per input per round: bounds memory on long files.
     var chunk = 16_384
 
@@ -85,6 +87,12 @@ public struct Backtest {
         stage.closeAll(emit: emit)
         for (reason, n) in stage.rejectedByReason { summary.rejectedByReason[reason.rawValue] = n }
         try LineWriter(path: "\(outputDirectory)/report.json").write(report.encoded())
+        if let reportPath {
+            let html = ReportHTML.render(report, summary: summary)
+            do { try html.write(toFile: reportPath, atomically: true, encoding: .utf8) } catch {
+                throw ConfigError("--report", "cannot write \(reportPath): \(error.localizedDescription)")
+            }
+        }
         return summary
     }
 }

@@ -10,6 +10,19 @@ struct BacktestReport {
     private var openEpisodes: [String: Episode] = [:]
     private var episodes: [Episode] = []
     private var marginCalls: [String: Int] = [:]
+    /// Per instrument, the series the HTML report draws.
+    private(set) var series: [String: Series] = [:]
+
+    /// One instrument's metrics over time, for the charts.
+    struct Series {
+        var ts: [Int64] = []
+        var mid: [Double?] = []
+        var spreadBpsAvg: [Double?] = []
+        var var99: [Double?] = []
+        /// Records whose return was a VaR exception (index into the arrays).
+        var exceptions: [Int] = []
+        var notional = 0.0
+    }
 
     struct Episode {
         var instrument: String
@@ -31,19 +44,45 @@ struct BacktestReport {
     }
 
     private mutating func observeMetrics(_ value: [UInt8]) {
-        var instrument = "", ret: Double?, vol: Double?
+        var instrument = "", ret: Double?, vol: Double?, ts: Int64 = 0
+        var mid: Double?, spread: Double?, var99: Double?, notional = 0.0
+        func optional(_ r: inout JSONReader) throws(DecodeError) -> Double? { r.readNullIfPresent() ? nil : try r.readDouble() }
         value.withUnsafeBytes { bytes in
             var r = JSONReader(bytes)
             try? r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
                 if key == "instrument" { instrument = try r.readString() }
-                else if key == "ret" { ret = r.readNullIfPresent() ? nil : try r.readDouble() }
-                else if key == "vol_ewma" { vol = r.readNullIfPresent() ? nil : try r.readDouble() }
+                else if key == "ts" { ts = try r.readInt64() }
+                else if key == "ret" { ret = try optional(&r) }
+                else if key == "vol_ewma" { vol = try optional(&r) }
+                else if key == "mid" { mid = try optional(&r) }
+                else if key == "spread_bps_avg" { spread = try optional(&r) }
+                else if key == "var_99" { var99 = try optional(&r) }
+                else if key == "notional" { notional = try r.readDouble() }
                 else { try r.skipValue() }
             }
         }
         // The per-interval EWMA σ from its annualized form sqrt(σ²·Y/W).
         let sigma = vol.map { $0 * (intervalSeconds / secondsPerYear).squareRoot() }
-        backtests[instrument, default: VaRBacktest()].add(ret: ret, sigma: sigma)
+        var backtest = backtests[instrument, default: VaRBacktest()]
+        let before = backtest.observations
+        backtest.add(ret: ret, sigma: sigma)
+        backtests[instrument] = backtest
+        var s = series[instrument, default: Series()]
+        if backtest.observations > before, backtest.hits.last == true { s.exceptions.append(s.ts.count) }
+        s.ts.append(ts)
+        s.mid.append(mid)
+        s.spreadBpsAvg.append(spread)
+        s.var99.append(var99)
+        s.notional += notional
+        series[instrument] = s
+    }
+
+    /// The VaR backtests by instrument.
+    var varBacktests: [String: VaRBacktest] { backtests }
+
+    /// Every trigger episode, in start order.
+    var allEpisodes: [Episode] {
+        (episodes + openEpisodes.values).sorted { ($0.start, $0.instrument, $0.rule) < ($1.start, $1.instrument, $1.rule) }
     }
 
     private mutating func observeTrigger(_ value: [UInt8]) {
@@ -98,7 +137,7 @@ struct BacktestReport {
         }
         w.endObject()
 
-        let all = (episodes + openEpisodes.values).sorted { ($0.start, $0.instrument, $0.rule) < ($1.start, $1.instrument, $1.rule) }
+        let all = allEpisodes
         w.key("triggers")
         w.beginObject()
         w.key("episodes")

@@ -73,6 +73,9 @@ struct Backtest: ParsableCommand {
     @Option(help: "Virtual partitions (as the live topics have; overrides topics.partitions).")
     var partitions: Int?
 
+    @Option(help: "Also write a self-contained HTML report here (charts, trigger timeline, VaR tests).")
+    var report: String?
+
     func run() throws {
         var c = try common.load()
         if let partitions {
@@ -80,7 +83,9 @@ struct Backtest: ParsableCommand {
             c.partitions = partitions
         }
         let logger = common.logger("backstop.backtest")
-        let summary = try Runtime.Backtest(configuration: c, inputDirectory: input, outputDirectory: output).run(logger: logger)
+        var backtest = Runtime.Backtest(configuration: c, inputDirectory: input, outputDirectory: output)
+        backtest.reportPath = report
+        let summary = try backtest.run(logger: logger)
         let outputs = summary.outputs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let rejected = summary.rejectedByReason.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         print("backtest: \(summary.inputs) inputs; outputs: \(outputs); rejected: \(rejected.isEmpty ? "none" : rejected.joined(separator: " "))")
