@@ -37,10 +37,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Allocator statistics for the benchmarks' memory figures.
+        .target(name: "CHeapStats"),
         .executableTarget(
             name: "backstop",
             dependencies: [
-                "Runtime", "Engine", "Events", "Kafka", "Generator",
+                "Runtime", "Engine", "Events", "Kafka", "Generator", "CHeapStats",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -42,6 +42,7 @@ public struct InstrumentMetrics: Sendable {
         lookback = Lookback(intervalMicros: configuration.intervalMicros, barMicros: configuration.barMicros,
                             lookbackMicros: configuration.lookbackMicros)
         vpinState = VPIN(bucketVolume: configuration.vpinBucketVolume(for: symbol), buckets: configuration.vpinBuckets)
+        standardized.expectedCount = Int(min(configuration.lookbackMicros / configuration.intervalMicros, 1 << 20)) + 1
     }
 
     /// Merges a quote. - Returns: the record of the interval this event closed, if any.

@@ -41,8 +41,12 @@ struct Lookback: Sendable {
     /// The start of the last lookback evicted to: older events can never count again.
     private var evictedBefore = Int64.min
 
+    /// The most buckets a lookback can hold.
+    private let capacityNeeded: Int
+
     init(intervalMicros: Int64, barMicros: Int64, lookbackMicros: Int64) {
         granularity = gcd(gcd(intervalMicros, barMicros), lookbackMicros)
+        capacityNeeded = Int(min(lookbackMicros / granularity, 1 << 20)) + 1
     }
 
     /// The bucket holding `ts`, created if needed (events normally arrive in time order: O(1)). An event older
@@ -62,15 +66,22 @@ struct Lookback: Sendable {
                 return
             }
         }
+        if buckets.count == 32 {
+            // An active instrument: reserve what a full lookback needs once, instead of doubling past it.
+            buckets.reserveCapacity(capacityNeeded + Self.compactionSlack)
+        }
         buckets.append(LookbackBucket(index: index))
         body(&buckets[buckets.count - 1])
     }
+
+    /// Evicted buckets kept before the storage is compacted.
+    private static let compactionSlack = 16
 
     /// Forgets buckets that start before `start` (µs); they can never re-enter a later lookback.
     mutating func evict(before start: Int64) {
         evictedBefore = max(evictedBefore, start)
         while head < buckets.count, buckets[head].index * granularity < start { head += 1 }
-        if head > 64, head * 2 > buckets.count {
+        if head >= Self.compactionSlack {
             buckets.removeFirst(head)
             head = 0
         }

@@ -63,7 +63,14 @@ struct StandardizedReturns: Sendable {
     private var head = 0
     private var sorted: [Double] = []
 
+    /// The most records a lookback holds (Lb/W), reserved once the instrument is active.
+    var expectedCount = 0
+
     mutating func append(ts: Int64, z: Double) {
+        if values.count == 32, expectedCount > 32 {
+            values.reserveCapacity(expectedCount + 16)
+            sorted.reserveCapacity(expectedCount + 16)
+        }
         values.append((ts, z))
         sorted.insert(z, at: insertionIndex(of: z))
     }
@@ -76,7 +83,7 @@ struct StandardizedReturns: Sendable {
             sorted.remove(at: i)
             head += 1
         }
-        if head > 64, head * 2 > values.count {
+        if head >= 16 {
             values.removeFirst(head)
             head = 0
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CHeapStats
 import Engine
 import Events
 import Foundation
@@ -58,5 +59,45 @@ struct Bench: ParsableCommand {
         }
         print("instrument_stage_events: \(total)")
         print("instrument_stage_events_per_s: \(Int(best))")
+
+        // Resident state per instrument: heap in use with the stage holding every instrument's state after the
+        // whole input (its lookback full), minus the heap before the stage existed.
+        let before = heapInUse()
+        var stage = InstrumentStage(configuration: c.instrumentStage)
+        var index = [0, 0]
+        while index[0] < inputs[0].1.count || index[1] < inputs[1].1.count {
+            for k in 0..<2 {
+                let (kind, lines) = inputs[k]
+                let end = min(index[k] + 1024, lines.count)
+                while index[k] < end {
+                    let origin = Origin(topic: names.name(of: kind), partition: 0, offset: Int64(index[k]))
+                    let pending = lines[index[k]].withUnsafeBytes {
+                        PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0,
+                                            fallbackTs: stage.fallbackTs(partition: 0, kind: kind))
+                    }
+                    stage.enqueue(pending, partition: 0)
+                    index[k] += 1
+                }
+            }
+            let done = [index[0] >= inputs[0].1.count, index[1] >= inputs[1].1.count]
+            stage.drain(canSkip: { _, kind in done[kind.rawValue] }, emit: { _ in })
+        }
+        let instruments = Set(inputs[0].1.compactMap { instrumentOf($0) }).count
+        let bytes = heapInUse() - before
+        withExtendedLifetime(stage) {}
+        print("bytes_per_instrument: \(bytes / max(instruments, 1))")
     }
+}
+
+/// Heap bytes in use (the allocator's statistics).
+func heapInUse() -> Int {
+    Int(backstop_heap_in_use())
+}
+
+/// The `"instrument"` of an input line, for counting instruments.
+func instrumentOf(_ line: [UInt8]) -> String? {
+    guard let range = line.firstRange(of: Array("\"instrument\":\"".utf8)) else { return nil }
+    let rest = line[range.upperBound...]
+    guard let end = rest.firstIndex(of: UInt8(ascii: "\"")) else { return nil }
+    return String(decoding: rest[..<end], as: UTF8.self)
 }

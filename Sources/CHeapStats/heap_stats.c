@@ -1,0 +1,8 @@
+#include "heap_stats.h"
+
+#if defined(__linux__)
+#include <malloc.h>
+size_t backstop_heap_in_use(void) { return mallinfo2().uordblks; }
+#else
+size_t backstop_heap_in_use(void) { return 0; }
+#endif
