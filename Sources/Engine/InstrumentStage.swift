@@ -66,6 +66,25 @@ public struct InstrumentStage: Sendable {
         tasks[partition]!.enqueue(input)
     }
 
+    /// Instruments with state, across tasks.
+    public var instrumentCount: Int { tasks.values.reduce(0) { $0 + $1.instruments.count } }
+
+    /// Active triggers by rule and severity (the built-in `stale-market` included), across tasks.
+    public func activeTriggers() -> [String: [Int: Int]] {
+        var result: [String: [Int: Int]] = [:]
+        for task in tasks.values {
+            for state in task.instruments.values {
+                if state.isStale { result[staleMarketRule, default: [:]][1, default: 0] += 1 }
+                for (r, tracker) in state.triggers.enumerated() {
+                    if let severity = tracker?.severity, severity > 0 {
+                        result[configuration.triggers[r].name, default: [:]][severity, default: 0] += 1
+                    }
+                }
+            }
+        }
+        return result
+    }
+
     /// Inputs buffered but not yet processed.
     public var buffered: Int { tasks.values.reduce(0) { $0 + $1.buffered } }
 

@@ -194,7 +194,7 @@ public struct BackstopConfiguration: Sendable, Equatable {
         var http = try top.section("http")
         if let v = try http.string("host") { c.http.host = v }
         if let v = try http.int("port") {
-            guard (0...65535).contains(v) else { throw ConfigError("http.port", "must be 0…65535") }
+            guard (-1...65535).contains(v) else { throw ConfigError("http.port", "must be 0…65535, or -1 to disable") }
             c.http.port = v
         }
         try http.rejectUnknownKeys()

@@ -5,6 +5,8 @@ import Logging
 /// Routes librdkafka's log lines and client errors into swift-log.
 struct KafkaLogBridge: Sendable {
     let logger: Logger
+    /// Also told of every client error (readiness).
+    var onClientError: (@Sendable (KafkaError) -> Void)?
 
     var log: @Sendable (KafkaLogRecord) -> Void {
         let logger = logger
@@ -21,8 +23,10 @@ struct KafkaLogBridge: Sendable {
 
     var error: @Sendable (KafkaError) -> Void {
         let logger = logger
+        let hook = onClientError
         return { error in
             logger.log(level: error.isFatal ? .critical : .warning, "kafka client error", metadata: ["error": "\(error)"])
+            hook?(error)
         }
     }
 }

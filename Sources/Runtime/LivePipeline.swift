@@ -42,17 +42,24 @@ public final class LivePipeline {
     }
     private let timeout: Duration = .seconds(30)
 
+    /// Process metrics and readiness, served over HTTP.
+    let metrics: MetricsRegistry
+
     /// Connects to the brokers, joins the group, and (exactly-once) initializes transactions.
     /// - Throws: ``KafkaError`` or ``ConfigError`` when the set-up fails.
-    public init(configuration: BackstopConfiguration, logger: Logger) throws {
+    public init(configuration: BackstopConfiguration, logger: Logger, metrics: MetricsRegistry = MetricsRegistry()) throws {
         self.configuration = configuration
         self.logger = logger
+        self.metrics = metrics
         stage = InstrumentStage(configuration: configuration.instrumentStage)
         let common = KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "backstop",
                                         properties: configuration.kafka.producerLibrdkafka)
         var consumerCommon = common
         consumerCommon.properties = configuration.kafka.consumerLibrdkafka
-        let log = KafkaLogBridge(logger: logger)
+        var log = KafkaLogBridge(logger: logger)
+        log.onClientError = { error in
+            if error.code == .allBrokersDown || error.isFatal { metrics.setReady("broker", false) }
+        }
 
         var producerConfiguration = KafkaProducerConfiguration(common: common)
         if configuration.kafka.guarantee == .exactlyOnce {
@@ -92,6 +99,8 @@ public final class LivePipeline {
             _ = try consumer.partitionCount(topic: topic, timeout: timeout)  // fails clearly if topics are missing
         }
         try instruments.restore { self.applyInstrument($0) }
+        metrics.setReady("restored", true)
+        metrics.setReady("broker", true)
         try consumer.subscribe([names.quotes, names.trades])
         logger.info("backstop running", metadata: [
             "brokers": "\(configuration.kafka.brokers)", "group": "\(configuration.kafka.group)",
@@ -99,6 +108,7 @@ public final class LivePipeline {
         ])
         var lastCommit = monotonicMicros()
         var lastReport = lastCommit
+        var lastMetrics = lastCommit
         var outputs: [OutputRecord] = []
         let maxIdle = configuration.kafka.maxIdleMicros
         var firstInput: Int64?
@@ -113,8 +123,12 @@ public final class LivePipeline {
             } else if let idle = stopWhenIdleMicros, firstInput != nil, now - lastInput >= idle, stage.buffered == 0 {
                 break
             }
-            for i in 0..<n { enqueue(batch[i], now: now) }
+            var counts = [0, 0]
+            for i in 0..<n { if let kind = enqueue(batch[i], now: now) { counts[kind.rawValue] += 1 } }
             consumed += n
+            for kind in InputKind.allCases where counts[kind.rawValue] > 0 {
+                metrics.add("backstop_events_in_total", ["topic", names.name(of: kind)], Double(counts[kind.rawValue]))
+            }
             try instruments.poll { self.applyInstrument($0) }
             stage.drain(canSkip: { p, kind in self.canSkip(partition: p, kind: kind, now: now, maxIdle: maxIdle) },
                         emit: { outputs.append($0) })
@@ -122,10 +136,15 @@ public final class LivePipeline {
             outputsSinceCommit += outputs.count
             outputs.removeAll(keepingCapacity: true)
             producer.poll()
+            if n > 0 { metrics.observeLatency(seconds: Double(monotonicMicros() - now) / 1e6) }
             if n > 0 { lastWork = monotonicMicros() }
             if now - lastCommit >= configuration.kafka.commitIntervalMicros {
                 try commit()
                 lastCommit = now
+            }
+            if now - lastMetrics >= 1_000_000 {
+                publishMetrics()
+                lastMetrics = now
             }
             if now - lastReport >= 10_000_000 {
                 report()
@@ -141,14 +160,15 @@ public final class LivePipeline {
                           rejected: output.produced[.dlq] ?? 0)
     }
 
-    private func enqueue(_ message: KafkaMessage, now: Int64) {
+    /// Decodes and buffers one message. - Returns: its input kind, nil for an error or a foreign topic.
+    private func enqueue(_ message: KafkaMessage, now: Int64) -> InputKind? {
         if let error = message.error {
             if error.code != .partitionEOF {
                 logger.warning("consumer error", metadata: ["error": "\(error)"])
             }
-            return
+            return nil
         }
-        guard let handle = message.topicHandle, let kind = kind(of: handle, message) else { return }
+        guard let handle = message.topicHandle, let kind = kind(of: handle, message) else { return nil }
         let partition = message.partition
         let origin = Origin(topic: configuration.topics.name(of: kind), partition: partition, offset: message.offset)
         let input = PendingInput.decode(kind: kind, origin: origin, key: message.key, value: message.value,
@@ -156,6 +176,35 @@ public final class LivePipeline {
         stage.enqueue(input, partition: partition)
         lastArrival[partition, default: [now, now]][kind.rawValue] = now
         nextOffset[partition, default: [-1, -1]][kind.rawValue] = message.offset + 1
+        return kind
+    }
+
+    /// Gauges and totals for `/metrics`: outputs and rejections, lag per assigned partition, state, triggers.
+    private func publishMetrics() {
+        let names = configuration.topics
+        for (topic, n) in output.produced {
+            metrics.setTotal("backstop_events_out_total", ["topic", names.name(of: topic)], Double(n))
+        }
+        for (reason, n) in stage.rejectedByReason { metrics.setTotal("backstop_dlq_total", ["reason", reason.rawValue], Double(n)) }
+        var lag: [([String], Double)] = []
+        for (partition, offsets) in nextOffset.sorted(by: { $0.key < $1.key }) {
+            for kind in InputKind.allCases where offsets[kind.rawValue] >= 0 {
+                let topic = names.name(of: kind)
+                if let w = consumer.cachedWatermarks(topic: topic, partition: partition) {
+                    lag.append((["topic", topic, "partition", String(partition)], Double(max(0, w.high - offsets[kind.rawValue]))))
+                }
+            }
+        }
+        metrics.replace("backstop_consumer_lag", lag)
+        metrics.set("backstop_state_entries", ["stage", "instrument"], Double(stage.instrumentCount))
+        var active: [([String], Double)] = []
+        for (rule, bySeverity) in stage.activeTriggers().sorted(by: { $0.key < $1.key }) {
+            for (severity, n) in bySeverity.sorted(by: { $0.key < $1.key }) {
+                active.append((["rule", rule, "severity", String(severity)], Double(n)))
+            }
+        }
+        metrics.replace("backstop_active_triggers", active)
+        metrics.set("backstop_buffered_inputs", [], Double(stage.buffered))
     }
 
     /// Whether a task may merge past its empty input `kind` (as Kafka Streams' `max.task.idle.ms`): only when that
@@ -212,6 +261,7 @@ public final class LivePipeline {
                 guard error.isTransactionAbortable else { throw error }
                 logger.warning("transaction aborted; rewinding to the committed offsets", metadata: ["error": "\(error)"])
                 try producer.abortTransaction(timeout: timeout)
+                metrics.add("backstop_transactions_total", ["outcome", "abort"])
                 try rewind()
                 try producer.beginTransaction()
                 return
@@ -233,6 +283,8 @@ public final class LivePipeline {
                 try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata!, timeout: timeout)
             }
             try retrying { () throws(KafkaError) in try producer.commitTransaction(timeout: timeout) }
+            metrics.add("backstop_transactions_total", ["outcome", "commit"])
+            metrics.setReady("broker", true)
             return nil
         } catch {
             return error
@@ -272,13 +324,16 @@ public final class LivePipeline {
         switch event.kind {
         case .assigned:
             logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
+            metrics.setReady("assigned", true)
         case .revoked:
             logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
+            metrics.setReady("assigned", false)
             do { try commit() } catch { logger.error("commit on revoke failed", metadata: ["error": "\(error)"]) }
             stage.remove(partitions: Array(partitions))
             for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
         case .lost:
             logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])
+            metrics.setReady("assigned", false)
             if configuration.kafka.guarantee == .exactlyOnce {
                 do {
                     try producer.abortTransaction(timeout: timeout)

@@ -22,6 +22,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Stop once no input arrived for this long after the first (benchmarks).", visibility: .hidden))
     var stopWhenIdle: String?
 
+    @Option(help: "Port of /metrics and /health (overrides http.port; 0 picks a free one; -1 disables).")
+    var httpPort: Int?
+
     func run() throws {
         var c = try common.load()
         if let group { c.kafka.group = group }
@@ -43,10 +46,18 @@ struct Run: ParsableCommand {
             guard let v = parseDurationMicros(stopWhenIdle), v > 0 else { throw ValidationError("--stop-when-idle: invalid duration") }
             idleMicros = v
         }
+        if let httpPort {
+            guard (-1...65535).contains(httpPort) else { throw ValidationError("--http-port must be -1…65535") }
+            c.http.port = httpPort
+        }
+        let registry = MetricsRegistry()
+        let server = HTTPServer(registry: registry, logger: logger)
+        if c.http.port >= 0 { try server.start(host: c.http.host, port: c.http.port) }
+        defer { server.stop() }
         let configuration = c
         let idle = idleMicros
         try onDedicatedThread(name: "backstop-pipeline") {
-            let pipeline = try LivePipeline(configuration: configuration, logger: logger)
+            let pipeline = try LivePipeline(configuration: configuration, logger: logger, metrics: registry)
             pipeline.stopWhenIdleMicros = idle
             let stats = try pipeline.run(until: stop)
             if idle != nil {
