@@ -36,7 +36,8 @@ _test: _build
 
 # The Kafka layer under AddressSanitizer (leaks, double frees).
 asan: setup
-	TANSU=$(TANSU) swift test --sanitize=address --scratch-path .build-asan $(SWIFT_LINK) --filter KafkaTests
+	TANSU=$(TANSU) LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan.supp swift test --sanitize=address \
+		--scratch-path .build-asan $(SWIFT_LINK) --filter KafkaTests
 
 demo: setup
 	@$(MAKE) --no-print-directory _release
