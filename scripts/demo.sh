@@ -31,7 +31,7 @@ echo "broker at $BROKERS"
 "$BIN" topics create --config "$ROOT/config/backstop.yaml" --brokers "$BROKERS"
 
 echo "── starting backstop run (logs: $WORK/run.log) ──"
-"$BIN" run --config "$ROOT/config/backstop.yaml" --brokers "$BROKERS" >/dev/null 2>"$WORK/run.log" &
+"$BIN" run --config "$ROOT/config/backstop.yaml" --brokers "$BROKERS" --http-port 0 >/dev/null 2>"$WORK/run.log" &
 PIDS+=($!)
 
 echo "── feeding '$SCENARIO' ($DURATION of event time at ${SPEED}× speed) plus three malformed quotes ──"
@@ -51,8 +51,10 @@ PY
 GEN_PID=$!
 PIDS+=($GEN_PID)
 
-echo "── liquidity-metrics for BTC-PERP (one line per 1 s interval of event time) and the dead-letter topic ──"
+echo "── liquidity-metrics for BTC-PERP (one line per 1 s interval of event time), every backstop trigger, and the dead-letter topic ──"
 "$BIN" tail liquidity-metrics --brokers "$BROKERS" --key BTC-PERP 2>/dev/null &
+PIDS+=($!)
+"$BIN" tail backstop-triggers --brokers "$BROKERS" 2>/dev/null &
 PIDS+=($!)
 "$BIN" tail backstop-dlq --brokers "$BROKERS" 2>/dev/null &
 PIDS+=($!)

@@ -256,7 +256,7 @@ struct InstrumentTask: Sendable {
     /// Every W of the task's event time, activates `stale-market` for instruments without a quote for
     /// `stale_after`, in symbol order.
     private mutating func checkStale(origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
-        guard eventTime >= nextStaleCheck else { return }
+        guard eventTime != Int64.min, eventTime >= nextStaleCheck else { return }
         let w = context.configuration.metrics.intervalMicros
         nextStaleCheck = floorDiv(eventTime, w) * w + w
         for symbol in instruments.keys.sorted() {

@@ -63,6 +63,12 @@ public enum Rendering {
                           num(object["volume"], 3), num(object["trades"], 0), pct(object["vol_ewma"]),
                           pct(object["var_99"]), num(object["stale_s"], 1))
         }
+        if let rule = object["rule"] as? String, let state = object["state"] as? String {
+            let evidence = (object["evidence"] as? [String: Any] ?? [:]).sorted { $0.key < $1.key }
+                .map { "\($0.key)=\(num($0.value, 2))" }.joined(separator: " ")
+            let marker = state == "cleared" ? "✓" : state == "deescalated" ? "↘" : "⚠"
+            return "\(time)  \(marker) TRIGGER \(key) \(rule) \(state) severity \(object["previous_severity"] ?? "?")→\(object["severity"] ?? "?")  \(evidence)"
+        }
         if let reason = object["reason"] as? String, object["error"] != nil {
             return "\(time)  DLQ \(object["topic"] ?? "?")/\(object["partition"] ?? "?")/\(object["offset"] ?? "?")  \(reason): \(object["error"] ?? "")"
         }

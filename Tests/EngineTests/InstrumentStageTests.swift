@@ -78,6 +78,19 @@ struct InstrumentStageTests {
         #expect(metrics["quotes"] as? Int == 1, "rejected quotes do not count")
     }
 
+    @Test("a bad input before any valid one (no event time yet) is rejected with ts 0, and the stream goes on")
+    func badInputFirst() throws {
+        var stage = InstrumentStage(configuration: InstrumentStageConfiguration())
+        stage.enqueue(input(.quotes, "garbage", offset: 0, stage: stage), partition: 0)
+        stage.enqueue(input(.trades, "{}", offset: 0, stage: stage), partition: 0)
+        stage.enqueue(input(.quotes, quote(100_000, bid: 99, ask: 101), offset: 1, stage: stage), partition: 0)
+        var out: [OutputRecord] = []
+        stage.drain(canSkip: { _, _ in true }, emit: { out.append($0) })
+        #expect(out.prefix(2).map(\.topic) == [.dlq, .dlq])
+        #expect(try json(out[0])["ts"] as? Int == 0)
+        #expect(out.contains { $0.topic == .marks }, "the valid quote after them is processed")
+    }
+
     @Test("a value that is not UTF-8 is kept in base64")
     func base64() throws {
         let rejected = RejectedInput(origin: Origin(topic: "quotes", partition: 1, offset: 7), key: nil,
