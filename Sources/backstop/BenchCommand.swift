@@ -26,32 +26,13 @@ struct Bench: ParsableCommand {
             let data = try Data(contentsOf: URL(fileURLWithPath: "\(input)/\(names.name(of: kind)).ndjson"))
             inputs.append((kind, [UInt8](data).split(separator: 0x0A).map { Array($0) }))
         }
-        // Interleave by line as a consumer would see two partitions' batches; the stage merges by event time.
         let total = inputs.reduce(0) { $0 + $1.1.count }
         var best = 0.0
         for _ in 0..<max(1, repeats) {
             var stage = InstrumentStage(configuration: c.instrumentStage)
             var outputs = 0
             let started = DispatchTime.now().uptimeNanoseconds
-            var index = [0, 0]
-            while index[0] < inputs[0].1.count || index[1] < inputs[1].1.count {
-                for k in 0..<2 {
-                    let (kind, lines) = inputs[k]
-                    let end = min(index[k] + 4096, lines.count)
-                    while index[k] < end {
-                        let line = lines[index[k]]
-                        let origin = Origin(topic: names.name(of: kind), partition: 0, offset: Int64(index[k]))
-                        let pending = line.withUnsafeBytes {
-                            PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0,
-                                                fallbackTs: stage.fallbackTs(partition: 0, kind: kind))
-                        }
-                        stage.enqueue(pending, partition: 0)
-                        index[k] += 1
-                    }
-                }
-                let done = [index[0] >= inputs[0].1.count, index[1] >= inputs[1].1.count]
-                stage.drain(canSkip: { _, kind in done[kind.rawValue] }, emit: { _ in outputs += 1 })
-            }
+            feed(&stage, inputs, topics: names, chunk: 4096) { _ in outputs += 1 }
             stage.closeAll(emit: { _ in outputs += 1 })
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             best = max(best, Double(total) / seconds)
@@ -64,28 +45,35 @@ struct Bench: ParsableCommand {
         // whole input (its lookback full), minus the heap before the stage existed.
         let before = heapInUse()
         var stage = InstrumentStage(configuration: c.instrumentStage)
+        feed(&stage, inputs, topics: names, chunk: 1024) { _ in }
+        let instruments = Set(inputs[0].1.compactMap { instrumentOf($0) }).count
+        let bytes = heapInUse() - before
+        withExtendedLifetime(stage) {}
+        print("bytes_per_instrument: \(bytes / max(instruments, 1))")
+    }
+
+    /// Feeds the inputs to one task in alternating chunks of each input, as a consumer sees two partitions'
+    /// batches, draining after each round (an input may be skipped only once it is exhausted).
+    func feed(_ stage: inout InstrumentStage, _ inputs: [(InputKind, [[UInt8]])], topics: TopicNames, chunk: Int,
+              emit: (OutputRecord) -> Void) {
         var index = [0, 0]
         while index[0] < inputs[0].1.count || index[1] < inputs[1].1.count {
             for k in 0..<2 {
                 let (kind, lines) = inputs[k]
-                let end = min(index[k] + 1024, lines.count)
+                let end = min(index[k] + chunk, lines.count)
                 while index[k] < end {
-                    let origin = Origin(topic: names.name(of: kind), partition: 0, offset: Int64(index[k]))
+                    let origin = Origin(topic: topics.name(of: kind), partition: 0, offset: Int64(index[k]))
+                    let fallback = stage.fallbackTs(partition: 0, kind: kind)
                     let pending = lines[index[k]].withUnsafeBytes {
-                        PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0,
-                                            fallbackTs: stage.fallbackTs(partition: 0, kind: kind))
+                        PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0, fallbackTs: fallback)
                     }
                     stage.enqueue(pending, partition: 0)
                     index[k] += 1
                 }
             }
             let done = [index[0] >= inputs[0].1.count, index[1] >= inputs[1].1.count]
-            stage.drain(canSkip: { _, kind in done[kind.rawValue] }, emit: { _ in })
+            stage.drain(canSkip: { _, kind in done[kind.rawValue] }, emit: emit)
         }
-        let instruments = Set(inputs[0].1.compactMap { instrumentOf($0) }).count
-        let bytes = heapInUse() - before
-        withExtendedLifetime(stage) {}
-        print("bytes_per_instrument: \(bytes / max(instruments, 1))")
     }
 }
 

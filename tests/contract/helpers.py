@@ -272,6 +272,7 @@ class OutputReader:
         })
         self.consumer.assign(assignment)
         self.messages: list[Consumed] = []
+        self.counts: dict[str, int] = {t: 0 for t in topics}   # messages received per topic
         self.errors: list[str] = []
 
     def poll(self, timeout: float) -> int:
@@ -283,6 +284,7 @@ class OutputReader:
                 continue
             self.messages.append(Consumed(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
                                           [(k, v) for k, v in (msg.headers() or [])]))
+            self.counts[msg.topic()] = self.counts.get(msg.topic(), 0) + 1
             got += 1
         return got
 
