@@ -9,6 +9,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     let handle: KafkaHandle
     private let queue: OpaquePointer
     private var isClosed = false
+    /// The batch last polled into: its messages are destroyed before closing, since librdkafka's close waits for
+    /// every message of the consumer to be destroyed.
+    private weak var lastBatch: KafkaMessageBatch?
 
     /// - Parameters:
     ///   - configuration: consumer settings; `groupID` nil for manual assignment only.
@@ -34,6 +37,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     deinit {
+        lastBatch?.clear()
         if !isClosed { _ = rd_kafka_consumer_close(handle.raw) }
         rd_kafka_queue_destroy(queue)
     }
@@ -58,6 +62,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     @discardableResult
     public func poll(into batch: KafkaMessageBatch, timeout: Duration) throws(KafkaError) -> Int {
         batch.clear()
+        lastBatch = batch
         let n = rd_kafka_consume_batch_queue(queue, Int32(timeout.milliseconds), batch.slots, batch.capacity)
         guard n >= 0 else { throw KafkaError(rd_kafka_last_error(), context: "consume batch") }
         batch.didFill(n)
@@ -102,6 +107,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         try handle.watermarks(topic: topic, partition: partition, timeout: timeout)
     }
 
+    /// The earliest offsets whose message timestamps are ≥ the given ones (each partition's `offset` holds a
+    /// timestamp in milliseconds); ``KafkaOffset/end`` where none is.
+    public func offsetsForTimes(_ partitions: [TopicPartition], timeout: Duration) throws(KafkaError) -> [TopicPartition] {
+        let list = PartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try check(rd_kafka_offsets_for_times(handle.raw, list, Int32(timeout.milliseconds)), "offsets_for_times")
+        if let error = PartitionList.firstError(list) { throw error }
+        return PartitionList.read(list)
+    }
+
     /// The watermarks librdkafka last saw in fetch responses for a partition: local, never a broker call.
     /// - Returns: nil while unknown (nothing fetched yet).
     public func cachedWatermarks(topic: String, partition: Int32) -> (low: Int64, high: Int64)? {
@@ -128,10 +143,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// The fatal error that made this consumer unusable, if any.
     public var fatalError: KafkaError? { handle.fatalError() }
 
-    /// Leaves the group (serving the final revoke) and stops fetching. Idempotent.
+    /// Leaves the group (serving the final revoke) and stops fetching. Destroys the messages of the batch last
+    /// polled into first (librdkafka's close waits for them). Idempotent.
     public func close() throws(KafkaError) {
         guard !isClosed else { return }
         isClosed = true
+        lastBatch?.clear()
         try check(rd_kafka_consumer_close(handle.raw), "close")
     }
 }

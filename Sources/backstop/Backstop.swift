@@ -8,7 +8,7 @@ struct Backstop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backstop",
         abstract: "Real-time liquidity metrics and margin backstop for crypto derivatives, on Kafka.",
-        subcommands: [Run.self, Backtest.self, Generate.self, TopicsCommand.self, TailCommand.self, ConfigCommand.self, Bench.self]
+        subcommands: [Run.self, ReplayCommand.self, Backtest.self, Generate.self, TopicsCommand.self, TailCommand.self, ConfigCommand.self, Bench.self]
     )
 }
 

@@ -70,6 +70,44 @@ struct Run: ParsableCommand {
     }
 }
 
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Re-derive outputs from fixed input positions with fresh state (no consumer group).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "beginning | timestamp:MS | offsets:topic:partition:offset,…")
+    var from: String = "beginning"
+
+    @Option(help: "end | offsets:topic:partition:offset,… (exclusive)")
+    var until: String = "end"
+
+    @Option(help: "Prefix of the output topics (created when missing).")
+    var outputPrefix: String = "replay."
+
+    @Flag(help: "Write NDJSON lines {\"topic\",\"key\",\"value\"} to standard output instead of producing.")
+    var stdout = false
+
+    func run() throws {
+        let c = try common.load()
+        var replay = Replay(configuration: c)
+        guard let start = Replay.parseStart(from) else { throw ValidationError("--from: expected beginning, timestamp:MS or offsets:topic:partition:offset,…") }
+        guard let stop = Replay.parseStop(until) else { throw ValidationError("--until: expected end or offsets:topic:partition:offset,…") }
+        guard !outputPrefix.isEmpty || stdout else { throw ValidationError("--output-prefix must not be empty: the live topics are never written") }
+        replay.from = start
+        replay.until = stop
+        replay.outputPrefix = outputPrefix
+        let logger = common.logger("backstop.replay")
+        let toStdout = stdout
+        let r = replay
+        try onDedicatedThread(name: "backstop-replay") {
+            let n = try r.run(logger: logger, write: toStdout ? { print($0) } : nil)
+            logger.info("replay finished", metadata: ["outputs": "\(n)"])
+        }
+    }
+}
+
 struct Backtest: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the engine over NDJSON files, without a broker.")
 

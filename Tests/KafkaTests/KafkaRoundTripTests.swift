@@ -97,6 +97,27 @@ struct KafkaRoundTripTests {
         }
     }
 
+    @Test("closing a consumer whose last batch still holds messages does not hang")
+    func closeWithHeldMessages() throws {
+        let topic = uniqueName("close")
+        try createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: common))
+        for i in 0..<10 { try producer.send(topic: topic, key: nil, value: Array("\(i)".utf8)) }
+        try producer.flush(timeout: .seconds(10))
+        var c = KafkaConsumerConfiguration(common: common, groupID: nil)
+        c.isPartitionEOFEnabled = true
+        let consumer = try KafkaConsumer(configuration: c)
+        try consumer.assign([TopicPartition(topic: topic, partition: 0, offset: KafkaOffset.beginning)])
+        let batch = KafkaMessageBatch(capacity: 100)
+        let deadline = Date().addingTimeInterval(10)
+        while batch.isEmpty, Date() < deadline { try consumer.poll(into: batch, timeout: .milliseconds(100)) }
+        #expect(!batch.isEmpty)
+        let started = Date()
+        try consumer.close()
+        #expect(Date().timeIntervalSince(started) < 5, "close returned")
+        #expect(batch.isEmpty, "the held messages were destroyed first")
+    }
+
     @Test("a full producer queue is waited out, never dropped")
     func backPressure() throws {
         let topic = uniqueName("backpressure")
