@@ -24,6 +24,7 @@ let package = Package(
         // Pure domain: no I/O, no clocks, no Kafka.
         .target(name: "Events", swiftSettings: strict),
         .target(name: "Liquidity", dependencies: ["Events"], swiftSettings: strict),
+        .target(name: "Margin", dependencies: ["Events"], swiftSettings: strict),
         .target(name: "Generator", swiftSettings: strict),
         // Pure engine: tasks, event-time merge, stage graph. Sources and sinks are supplied by the caller.
         .target(name: "Engine", dependencies: ["Events", "Liquidity"], swiftSettings: strict),
@@ -51,6 +52,7 @@ let package = Package(
         .target(name: "BackstopTestKit", dependencies: ["Kafka"], path: "Tests/BackstopTestKit", swiftSettings: strict),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: strict),
         .testTarget(name: "LiquidityTests", dependencies: ["Liquidity", "Events"], swiftSettings: strict),
+        .testTarget(name: "MarginTests", dependencies: ["Margin", "Events"], swiftSettings: strict),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "Events"], swiftSettings: strict),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Events", "Liquidity"], swiftSettings: strict),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "BackstopTestKit"], swiftSettings: strict),
