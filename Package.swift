@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "backstop",
             dependencies: [
-                "Runtime", "Engine", "Events", "Kafka", "Generator", "CHeapStats",
+                "Runtime", "Engine", "Events", "Kafka", "Generator", "CHeapStats", "Margin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

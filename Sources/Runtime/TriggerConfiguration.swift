@@ -19,7 +19,7 @@ enum TriggerConfiguration {
                 guard let list = patterns as? [Any], list.allSatisfy({ $0 is String }) else {
                     throw ConfigError("triggers[\(i)].instruments", "expected a list of symbol patterns")
                 }
-                instruments = list.map { $0 as! String }
+                instruments = list.compactMap { $0 as? String }
             }
             guard let levelList = node.raw("levels") as? [Any], !levelList.isEmpty else {
                 throw ConfigError("triggers[\(i)].levels", "rule '\(name)' needs at least one level")

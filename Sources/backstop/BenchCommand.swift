@@ -50,6 +50,7 @@ struct Bench: ParsableCommand {
         let bytes = heapInUse() - before
         withExtendedLifetime(stage) {}
         print("bytes_per_instrument: \(bytes / max(instruments, 1))")
+        MarginBench.run()
     }
 
     /// Feeds the inputs to one task in alternating chunks of each input, as a consumer sees two partitions'

@@ -1,0 +1,65 @@
+import CHeapStats
+import Events
+import Foundation
+import Margin
+
+/// In-process account-stage figures for `make bench`: standard-margin recomputations, Black-76 revaluations, and
+/// the heap an account with 10 positions holds.
+enum MarginBench {
+    static func run() {
+        var market = MarketView()
+        var symbols: [String] = []
+        for i in 0..<10 {
+            let symbol = "P\(i)-PERP"
+            market.define(Instrument(symbol: symbol, kind: .perpetual, underlying: "U\(i)", multiplier: 1,
+                                     tiers: [MarginTier(cap: 50_000, imr: 0.008, mmr: 0.004),
+                                             MarginTier(cap: 250_000, imr: 0.01, mmr: 0.005)]))
+            market.updateMark(symbol, mark: 1_000 + Double(i), bids: [BookLevel(price: 999, size: 3)],
+                              asks: [BookLevel(price: 1_001, size: 3)])
+            symbols.append(symbol)
+        }
+        var account = Account()
+        account.apply(.deposit(asset: "USD", amount: 1_000_000))
+        for (i, symbol) in symbols.enumerated() {
+            account.apply(.position(instrument: symbol, size: Double(i % 2 == 0 ? 5 : -4), entryPrice: 990))
+        }
+        // Standard margin: one full recomputation of a 10-position account per iteration (a mark update included).
+        let iterations = 300_000
+        var checksum = 0.0
+        var started = DispatchTime.now().uptimeNanoseconds
+        for n in 0..<iterations {
+            let symbol = symbols[n % symbols.count]
+            market.updateMark(symbol, mark: 1_000 + Double(n % 97) * 0.5, bids: [BookLevel(price: 999, size: 3)],
+                              asks: [BookLevel(price: 1_001, size: 3)])
+            checksum += market.margin(of: account, now: 1_764_000_000_000_000).maintenance
+        }
+        var seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        print("standard_margin_recomputations_per_s: \(Int(Double(iterations) / seconds))")
+
+        // Black-76 revaluations with varying inputs.
+        let revaluations = 5_000_000
+        started = DispatchTime.now().uptimeNanoseconds
+        for n in 0..<revaluations {
+            let forward = 60_000 + Double(n & 1023)
+            checksum += Black76.price(forward: forward, strike: 64_000, years: 0.05 + Double(n & 7) * 0.01,
+                                      vol: 0.5 + Double(n & 15) * 0.01, isCall: n & 1 == 0)
+        }
+        seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        print("black76_revaluations_per_s: \(Int(Double(revaluations) / seconds))")
+
+        // Heap per account with 10 positions: build many, divide.
+        let before = Int(backstop_heap_in_use())
+        var accounts: [Account] = []
+        accounts.reserveCapacity(10_000)
+        for k in 0..<10_000 {
+            var a = Account()
+            a.apply(.deposit(asset: "USD", amount: 10_000 + Double(k)))
+            for (i, symbol) in symbols.enumerated() { a.apply(.position(instrument: symbol, size: Double(i + 1), entryPrice: 1_000)) }
+            accounts.append(a)
+        }
+        let bytes = (Int(backstop_heap_in_use()) - before) / accounts.count
+        withExtendedLifetime(accounts) {}
+        print("bytes_per_account_10_positions: \(bytes)")
+        if checksum.isNaN { print("checksum: \(checksum)") }
+    }
+}
