@@ -104,7 +104,7 @@ public struct Replay: Sendable {
         if case .offsets(let bounds) = until {
             for b in bounds { stops[TopicPartition(topic: b.topic, partition: b.partition)] = b.offset }
         }
-        let producer = try write == nil ? makeProducer() : nil
+        var producer = try write == nil ? makeProducer() : nil
         var produced = 0
         let emit: (OutputRecord) -> Void = { record in
             if let write {
@@ -152,49 +152,49 @@ public struct Replay: Sendable {
                 let finished = done
                 stage.drain(canSkip: { p, kind in finished.contains(TopicPartition(topic: names.name(of: kind), partition: p)) },
                             emit: { pending.append($0) })
-                try flush(&pending, producer: producer, emit: emit)
+                try flush(&pending, producer: &producer, emit: emit)
             }
             stage.drain(canSkip: { _, _ in true }, emit: { pending.append($0) })
             stage.closeAll(emit: { pending.append($0) })
-            try flush(&pending, producer: producer, emit: emit)
+            try flush(&pending, producer: &producer, emit: emit)
             stage.remove(partitions: [partition])
         }
         try consumer.close()
         if let producer {
-            try producer.flush(timeout: .seconds(60))
-            if let error = producer.takeDeliveryError() { throw error }
+            try producer.producer.flush(timeout: .seconds(60))
+            if let error = producer.producer.takeDeliveryError() { throw error }
         }
         return produced
     }
 
-    private func makeProducer() throws -> KafkaProducer {
+    /// A producer of outputs to the prefixed topics (created when missing), with the usual headers.
+    private func makeProducer() throws -> OutputProducer {
         let common = KafkaConfiguration(bootstrapServers: configuration.kafka.brokers, clientID: "backstop-replay",
                                         properties: configuration.kafka.producerLibrdkafka)
-        var prefixed = configuration
-        for path: WritableKeyPath<TopicNames, String> in [\.liquidityMetrics, \.triggers, \.marks, \.fills, \.dlq] {
-            prefixed.topics[keyPath: path] = outputPrefix + configuration.topics[keyPath: path]
+        var prefixed = configuration.topics
+        for topic in OutputTopic.allCases {
+            let path: WritableKeyPath<TopicNames, String> = switch topic {
+            case .liquidityMetrics: \.liquidityMetrics
+            case .triggers: \.triggers
+            case .marks: \.marks
+            case .fills: \.fills
+            case .dlq: \.dlq
+            }
+            prefixed[keyPath: path] = outputPrefix + configuration.topics[keyPath: path]
         }
         let admin = try KafkaAdmin(configuration: common)
-        let topics = [prefixed.topics.liquidityMetrics, prefixed.topics.triggers, prefixed.topics.marks,
-                      prefixed.topics.fills, prefixed.topics.dlq]
-        let failures = try admin.createTopics(topics.map { NewTopic(name: $0, partitions: configuration.partitions) },
-                                              timeout: .seconds(30))
-        for (name, error) in failures where error.code != .topicAlreadyExists {
+        let topics = OutputTopic.allCases.map { NewTopic(name: prefixed.name(of: $0), partitions: configuration.partitions) }
+        for (name, error) in try admin.createTopics(topics, timeout: .seconds(30)) where error.code != .topicAlreadyExists {
             throw ConfigError("--output-prefix", "cannot create \(name): \(error.message)")
         }
-        return try KafkaProducer(configuration: KafkaProducerConfiguration(common: common))
+        return OutputProducer(producer: try KafkaProducer(configuration: KafkaProducerConfiguration(common: common)),
+                              topics: prefixed)
     }
 
-    private func flush(_ pending: inout [OutputRecord], producer: KafkaProducer?, emit: (OutputRecord) -> Void) throws {
-        if let producer {
-            let names = configuration.topics
-            for record in pending {
-                try producer.send(topic: outputPrefix + names.name(of: record.topic), key: record.key, value: record.value,
-                                  headers: [KafkaHeader(name: "content-type", value: "application/json"),
-                                            KafkaHeader(name: "schema", value: TopicNames.schema(of: record.topic)),
-                                            KafkaHeader(name: "source", value: record.origin.header)])
-            }
-            producer.poll()
+    private func flush(_ pending: inout [OutputRecord], producer: inout OutputProducer?, emit: (OutputRecord) -> Void) throws {
+        if producer != nil {
+            for record in pending { try producer!.send(record) }
+            producer!.producer.poll()
         }
         for record in pending { emit(record) }
         pending.removeAll(keepingCapacity: true)
