@@ -141,7 +141,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// The fatal error that made this consumer unusable, if any.
-    public var fatalError: KafkaError? { handle.fatalError() }
+    public var currentFatalError: KafkaError? { handle.currentFatalError() }
 
     /// Leaves the group (serving the final revoke) and stops fetching. Destroys the messages of the batch last
     /// polled into first (librdkafka's close waits for them). Idempotent.

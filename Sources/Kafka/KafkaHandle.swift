@@ -30,7 +30,7 @@ final class KafkaHandle: @unchecked Sendable {
     }
 
     /// The error that made this instance unusable, if any (`rd_kafka_fatal_error`).
-    func fatalError() -> KafkaError? {
+    func currentFatalError() -> KafkaError? {
         var errstr = [CChar](repeating: 0, count: 512)
         let err = rd_kafka_fatal_error(raw, &errstr, errstr.count)
         guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }

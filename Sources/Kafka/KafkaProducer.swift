@@ -119,7 +119,7 @@ public final class KafkaProducer: @unchecked Sendable {
     }
 
     /// The fatal error that made this producer unusable, if any.
-    public var fatalError: KafkaError? { handle.fatalError() }
+    public var currentFatalError: KafkaError? { handle.currentFatalError() }
 
     // MARK: Transactions
 
