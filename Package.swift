@@ -32,7 +32,7 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "Engine", "Events", "Kafka", "Liquidity",
+                "Engine", "Events", "Kafka", "Liquidity", "Margin",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],

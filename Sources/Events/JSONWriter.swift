@@ -19,7 +19,8 @@ public struct JSONWriter: Sendable {
         separator()
         bytes.append(UInt8(ascii: "\""))
         bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -81,7 +82,8 @@ public struct JSONWriter: Sendable {
             }
         }
         if decimals == 0 {
-            bytes.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
+            bytes.append(UInt8(ascii: "."))
+            bytes.append(UInt8(ascii: "0"))
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 public import Engine
 public import Liquidity
 import Yams
+public import Margin
 
 /// The processing guarantee (SPEC §7).
 public enum Guarantee: String, Sendable {
@@ -67,6 +68,8 @@ public struct BackstopConfiguration: Sendable, Equatable {
     /// `triggers`: backstop trigger rules (SPEC §4).
     public var triggers: [TriggerRule] = []
     public var http = HTTPSettings()
+    /// `margin` and `stress` (SPEC §6, §4): the account stage's settings.
+    public var margin = MarginConfiguration()
 
     public init() {}
 
@@ -210,7 +213,9 @@ public struct BackstopConfiguration: Sendable, Equatable {
         if let v = try validation.durationMicros("dedup_window") { c.dedupWindowMicros = v }
         try validation.rejectUnknownKeys()
 
-        for section in ["margin", "stress"] { _ = top.raw(section) }
+        var margin = try top.section("margin")
+        var stress = try top.section("stress")
+        c.margin = try MarginConfigurationParser.parse(margin: &margin, stress: &stress)
         try top.rejectUnknownKeys()
         return c
     }

@@ -63,6 +63,12 @@ struct ConfigurationTests {
         ("http: {port: 70000}", "http.port"),
         ("unknown_section: 1", "unknown_section"),
         ("metrics: {stale_after: 0s}", "metrics.stale_after"),
+        ("margin: {tiers: [{cap: 1000, imr: 0.02}]}", "margin.tiers[0]"),
+        ("margin: {levels: {warnng: 1.5}}", "margin.levels.warnng"),
+        ("margin: {hysteresis: lots}", "margin.hysteresis"),
+        ("margin: {collateral: {BTC: {haircut: 0.05}}}", "margin.collateral.BTC.instrument"),
+        ("margin: {snapshot_interval: often}", "margin.snapshot_interval"),
+        ("stress: {min_severty: 2}", "stress.min_severty"),
         ("triggers: [{name: r, levels: [{severity: 1, when: \"sprd > 1\"}]}]", "triggers[0].levels[0].when"),
         ("triggers: [{name: r, levels: [{severity: 0, when: \"vpin > 1\"}]}]", "triggers[0].levels[0].severity"),
         ("triggers: [{name: r, levels: []}]", "triggers[0].levels"),
@@ -91,6 +97,10 @@ struct ConfigurationTests {
         #expect(c.triggers.map(\.name) == ["spread-blowout", "toxic-flow", "vol-shock"])
         #expect(c.triggers[0].levels.map(\.forMicros) == [5_000_000, 2_000_000])
         #expect(c.staleAfterMicros == 10_000_000)
+        #expect(c.margin.collateral["BTC"]?.instrument == "BTC-PERP")
+        #expect(c.margin.collateral["BTC"]?.haircut == 0.05)
+        #expect(c.margin.stress.marginMultiplier == 1.5)
+        #expect(c.margin.snapshotIntervalMicros == 1_000_000)
     }
 
     @Test("environment overrides the file; librdkafka keys pass through flattened")
