@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Margin", dependencies: ["Events"], swiftSettings: strict),
         .target(name: "Generator", swiftSettings: strict),
         // Pure engine: tasks, event-time merge, stage graph. Sources and sinks are supplied by the caller.
-        .target(name: "Engine", dependencies: ["Events", "Liquidity"], swiftSettings: strict),
+        .target(name: "Engine", dependencies: ["Events", "Liquidity", "Margin"], swiftSettings: strict),
         // The Kafka-bound driver and configuration.
         .target(
             name: "Runtime",

@@ -54,7 +54,9 @@ struct InstrumentState: Sendable {
     mutating func apply(trade: Trade, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
         if let closed = metrics.apply(trade: trade) { emitClose(closed, origin: origin, context: context, emit: emit) }
         for fill in FillRecord.fills(of: trade) {
-            emit(OutputRecord(topic: .fills, key: Array(fill.account.utf8), value: fill.encoded(), origin: origin))
+            var record = OutputRecord(topic: .fills, key: Array(fill.account.utf8), value: fill.encoded(), origin: origin)
+            record.fill = fill
+            emit(record)
         }
         publishMark(at: trade.ts, origin: origin, context: context, emit: emit)
     }
@@ -98,6 +100,8 @@ struct InstrumentState: Sendable {
         }
         if let published = publishedMark, !mark.differs(from: published) { return }
         publishedMark = mark
-        emit(OutputRecord(topic: .marks, key: key, value: mark.encoded(), origin: origin))
+        var record = OutputRecord(topic: .marks, key: key, value: mark.encoded(), origin: origin)
+        record.mark = mark
+        emit(record)
     }
 }

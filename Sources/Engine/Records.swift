@@ -1,4 +1,5 @@
 public import Events
+public import Liquidity
 
 /// The input topics of the instrument stage, in merge rank: at equal `ts`, quotes come before trades.
 public enum InputKind: Int, Sendable, CaseIterable, Comparable {
@@ -14,6 +15,8 @@ public enum OutputTopic: Sendable, Hashable, CaseIterable {
     case triggers
     case marks
     case fills
+    case marginCalls
+    case accountMargin
     case dlq
 }
 
@@ -40,13 +43,18 @@ public struct TopicNames: Sendable, Equatable {
         }
     }
 
-    public func name(of topic: OutputTopic) -> String {
+    public func name(of topic: OutputTopic) -> String { self[keyPath: Self.path(of: topic)] }
+
+    /// Where the name of an output topic is kept (to rename it, as a replay's prefix does).
+    public static func path(of topic: OutputTopic) -> WritableKeyPath<TopicNames, String> {
         switch topic {
-        case .liquidityMetrics: liquidityMetrics
-        case .triggers: triggers
-        case .marks: marks
-        case .fills: fills
-        case .dlq: dlq
+        case .liquidityMetrics: \.liquidityMetrics
+        case .triggers: \.triggers
+        case .marks: \.marks
+        case .fills: \.fills
+        case .marginCalls: \.marginCalls
+        case .accountMargin: \.accountMargin
+        case .dlq: \.dlq
         }
     }
 
@@ -57,6 +65,8 @@ public struct TopicNames: Sendable, Equatable {
         case .triggers: "backstop-triggers/1"
         case .marks: "backstop-marks/1"
         case .fills: "backstop-fills/1"
+        case .marginCalls: "margin-calls/1"
+        case .accountMargin: "account-margin/1"
         case .dlq: "backstop-dlq/1"
         }
     }
@@ -84,6 +94,9 @@ public struct OutputRecord: Sendable, Equatable {
     public var key: [UInt8]?
     public var value: [UInt8]
     public var origin: Origin
+    /// A mark or a fill as a value too, for a stage downstream in the same process (the backtest's account stage).
+    public var mark: MarkRecord?
+    public var fill: FillRecord?
 
     public init(topic: OutputTopic, key: [UInt8]?, value: [UInt8], origin: Origin) {
         self.topic = topic

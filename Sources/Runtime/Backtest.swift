@@ -40,10 +40,18 @@ public struct Backtest {
             writers[topic] = try LineWriter(path: "\(outputDirectory)/\(names.name(of: topic)).ndjson")
         }
         var report = BacktestReport(intervalMicros: configuration.metrics.intervalMicros)
-        let emit: (OutputRecord) -> Void = { record in
+        var accountStage = AccountStage(configuration: configuration.margin)
+        /// Marks and fills for the account stage, with their place in the instrument stage's output.
+        var downstream: [(ts: Int64, rank: Int, seq: Int, record: OutputRecord)] = []
+        let write: (OutputRecord) -> Void = { record in
             writers[record.topic]!.write(record.value)
             summary.outputs[names.name(of: record.topic), default: 0] += 1
             report.observe(record)
+        }
+        let emit: (OutputRecord) -> Void = { record in
+            write(record)
+            if let mark = record.mark { downstream.append((mark.ts, 2, downstream.count, record)) }
+            if let fill = record.fill { downstream.append((fill.trade.ts, 3, downstream.count, record)) }
         }
 
         if let reader = LineReader(path: "\(inputDirectory)/instruments.ndjson") {
@@ -51,6 +59,7 @@ public struct Backtest {
                 do throws(DecodeError) {
                     let instrument = try Instrument.decode(line)
                     stage.apply(instrument: instrument, symbol: instrument.symbol)
+                    accountStage.define(instrument)
                 } catch {
                     logger.warning("invalid instrument ignored",
                                    metadata: ["line": "\(reader.lineNumber)", "error": "\(error)"])
@@ -86,6 +95,38 @@ public struct Backtest {
         stage.drain(canSkip: { _, _ in true }, emit: emit)
         stage.closeAll(emit: emit)
         for (reason, n) in stage.rejectedByReason { summary.rejectedByReason[reason.rawValue] = n }
+
+        // The account stage: account events, marks and fills in the order (ts, accounts, marks, fills, offset).
+        var accountInputs: [(ts: Int64, rank: Int, seq: Int, event: AccountEvent?, origin: Origin)] = []
+        if let reader = LineReader(path: "\(inputDirectory)/\(names.accounts).ndjson") {
+            while reader.next({ line in
+                summary.inputs += 1
+                let account = accountKey(of: line)
+                let partition = account.map { Murmur2.partition(of: Array($0.utf8), partitions: partitions) } ?? 0
+                let origin = Origin(topic: names.accounts, partition: partition, offset: reader.lineNumber)
+                do throws(DecodeError) {
+                    let event = try AccountEvent.decode(line)
+                    accountInputs.append((event.ts, 1, Int(reader.lineNumber), event, origin))
+                } catch {
+                    summary.rejectedByReason[error.reason.rawValue, default: 0] += 1
+                    write(RejectedInput(origin: origin, key: account.map { Array($0.utf8) }, value: Array(line), error: error)
+                        .dlqRecord(eventTime: 0))
+                }
+            }) {}
+        }
+        var order: [(ts: Int64, rank: Int, seq: Int, index: Int)] = accountInputs.enumerated().map { ($1.ts, $1.rank, $1.seq, $0) }
+        order += downstream.enumerated().map { ($1.ts, $1.rank, $1.seq, $0) }
+        order.sort { ($0.ts, $0.rank, $0.seq) < ($1.ts, $1.rank, $1.seq) }
+        for item in order {
+            if item.rank == 1 {
+                let input = accountInputs[item.index]
+                accountStage.apply(input.event!, origin: input.origin, emit: write)
+            } else {
+                let record = downstream[item.index].record
+                if let mark = record.mark { accountStage.apply(mark, origin: record.origin, emit: write) }
+                if let fill = record.fill { accountStage.apply(fill, origin: record.origin, emit: write) }
+            }
+        }
         try LineWriter(path: "\(outputDirectory)/report.json").write(report.encoded())
         if let reportPath {
             let html = ReportHTML.render(report, summary: summary)
@@ -104,6 +145,18 @@ private func withKey(_ input: PendingInput) -> PendingInput {
     var copy = input
     copy.payload = .rejected(rejected)
     return copy
+}
+
+/// The `account` string of an account event line, if it has one.
+private func accountKey(of line: UnsafeRawBufferPointer) -> String? {
+    var reader = JSONReader(line)
+    var found: String?
+    do throws(DecodeError) {
+        try reader.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+            if key == "account", found == nil, let s = try? r.readString() { found = s } else { try r.skipValue() }
+        }
+    } catch {}
+    return found
 }
 
 /// The partition of a line: murmur2 of its `instrument` (0 when it has none).

@@ -39,6 +39,7 @@ struct BacktestReport {
         switch record.topic {
         case .liquidityMetrics: observeMetrics(record.value)
         case .triggers: observeTrigger(record.value)
+        case .marginCalls: observeMarginCall(record.value)
         default: break
         }
     }
@@ -83,6 +84,17 @@ struct BacktestReport {
     /// Every trigger episode, in start order.
     var allEpisodes: [Episode] {
         (episodes + openEpisodes.values).sorted { ($0.start, $0.instrument, $0.rule) < ($1.start, $1.instrument, $1.rule) }
+    }
+
+    private mutating func observeMarginCall(_ value: [UInt8]) {
+        var level = ""
+        value.withUnsafeBytes { bytes in
+            var r = JSONReader(bytes)
+            try? r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+                if key == "level" { level = try r.readString() } else { try r.skipValue() }
+            }
+        }
+        marginCalls[level, default: 0] += 1
     }
 
     private mutating func observeTrigger(_ value: [UInt8]) {

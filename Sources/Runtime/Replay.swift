@@ -173,13 +173,7 @@ public struct Replay: Sendable {
                                         properties: configuration.kafka.producerLibrdkafka)
         var prefixed = configuration.topics
         for topic in OutputTopic.allCases {
-            let path: WritableKeyPath<TopicNames, String> = switch topic {
-            case .liquidityMetrics: \.liquidityMetrics
-            case .triggers: \.triggers
-            case .marks: \.marks
-            case .fills: \.fills
-            case .dlq: \.dlq
-            }
+            let path = TopicNames.path(of: topic)
             prefixed[keyPath: path] = outputPrefix + configuration.topics[keyPath: path]
         }
         let admin = try KafkaAdmin(configuration: common)
