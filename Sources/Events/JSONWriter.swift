@@ -39,8 +39,12 @@ public struct JSONWriter: Sendable {
         if !value.isFinite {
             appendLiteral("null")
         } else if !appendShortDecimal(value) {
-            // Swift's description is the shortest round-tripping form; it is valid JSON for finite values.
-            bytes.append(contentsOf: value.description.utf8)
+            // Swift's shortest round-tripping form (valid JSON for finite values), written straight into the
+            // buffer: `write(to:)` hands ASCII bytes to the stream without building a String.
+            var sink = ByteSink(bytes: bytes)
+            bytes = []
+            value.write(to: &sink)
+            bytes = sink.bytes
         }
         needsComma = true
     }
@@ -143,4 +147,11 @@ public struct JSONWriter: Sendable {
         }
         bytes.append(UInt8(ascii: "\""))
     }
+}
+
+/// Receives a number's text as bytes (`_writeASCII`), avoiding the `String` that `description` would allocate.
+private struct ByteSink: TextOutputStream {
+    var bytes: [UInt8]
+    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 }
