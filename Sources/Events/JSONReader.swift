@@ -256,6 +256,21 @@ public struct JSONReader {
     }
 }
 
+extension JSONReader {
+    /// The first string field `name` of a JSON object, read even when the rest of the object is invalid (to key
+    /// or partition a line that may be rejected); nil when there is none.
+    public static func stringField(_ name: StaticString, in bytes: UnsafeRawBufferPointer) -> String? {
+        var reader = JSONReader(bytes)
+        var found: String?
+        do throws(DecodeError) {
+            try reader.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+                if key == name, found == nil, let s = try? r.readString() { found = s } else { try r.skipValue() }
+            }
+        } catch {}
+        return found
+    }
+}
+
 /// An object key, compared against literals without building a `String`.
 public struct JSONKey {
     let bytes: UnsafeRawBufferPointer

@@ -101,7 +101,7 @@ public struct Backtest {
         if let reader = LineReader(path: "\(inputDirectory)/\(names.accounts).ndjson") {
             while reader.next({ line in
                 summary.inputs += 1
-                let account = accountKey(of: line)
+                let account = JSONReader.stringField("account", in: line)
                 let partition = account.map { Murmur2.partition(of: Array($0.utf8), partitions: partitions) } ?? 0
                 let origin = Origin(topic: names.accounts, partition: partition, offset: reader.lineNumber)
                 do throws(DecodeError) {
@@ -141,38 +141,15 @@ public struct Backtest {
 /// The key a live producer gives a record: its instrument. Rejected lines keep a key when one can be read.
 private func withKey(_ input: PendingInput) -> PendingInput {
     guard case .rejected(var rejected) = input.payload, rejected.key == nil, let value = rejected.value else { return input }
-    rejected.key = value.withUnsafeBytes { instrumentField(of: $0) }.map { Array($0.utf8) }
+    rejected.key = value.withUnsafeBytes { JSONReader.stringField("instrument", in: $0) }.map { Array($0.utf8) }
     var copy = input
     copy.payload = .rejected(rejected)
     return copy
 }
 
-/// The `account` string of an account event line, if it has one.
-private func accountKey(of line: UnsafeRawBufferPointer) -> String? {
-    var reader = JSONReader(line)
-    var found: String?
-    do throws(DecodeError) {
-        try reader.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
-            if key == "account", found == nil, let s = try? r.readString() { found = s } else { try r.skipValue() }
-        }
-    } catch {}
-    return found
-}
-
 /// The partition of a line: murmur2 of its `instrument` (0 when it has none).
 private func virtualPartition(of line: UnsafeRawBufferPointer, kind: InputKind, partitions: Int) -> Int32 {
-    guard let instrument = instrumentField(of: line) else { return 0 }
+    guard let instrument = JSONReader.stringField("instrument", in: line) else { return 0 }
     return Murmur2.partition(of: Array(instrument.utf8), partitions: partitions)
 }
 
-/// The `instrument` string of a JSON object, if it has one (even when the rest of it is invalid).
-private func instrumentField(of line: UnsafeRawBufferPointer) -> String? {
-    var reader = JSONReader(line)
-    var found: String?
-    do throws(DecodeError) {
-        try reader.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
-            if key == "instrument", found == nil, let s = try? r.readString() { found = s } else { try r.skipValue() }
-        }
-    } catch {}
-    return found
-}

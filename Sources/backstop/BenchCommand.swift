@@ -46,7 +46,7 @@ struct Bench: ParsableCommand {
         let before = heapInUse()
         var stage = InstrumentStage(configuration: c.instrumentStage)
         feed(&stage, inputs, topics: names, chunk: 1024) { _ in }
-        let instruments = Set(inputs[0].1.compactMap { instrumentOf($0) }).count
+        let instruments = Set(inputs[0].1.compactMap { line in line.withUnsafeBytes { JSONReader.stringField("instrument", in: $0) } }).count
         let bytes = heapInUse() - before
         withExtendedLifetime(stage) {}
         print("bytes_per_instrument: \(bytes / max(instruments, 1))")
@@ -83,10 +83,3 @@ func heapInUse() -> Int {
     Int(backstop_heap_in_use())
 }
 
-/// The `"instrument"` of an input line, for counting instruments.
-func instrumentOf(_ line: [UInt8]) -> String? {
-    guard let range = line.firstRange(of: Array("\"instrument\":\"".utf8)) else { return nil }
-    let rest = line[range.upperBound...]
-    guard let end = rest.firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-    return String(decoding: rest[..<end], as: UTF8.self)
-}
