@@ -1,3 +1,5 @@
+import Engine
+import Events
 import Kafka
 import Logging
 
@@ -68,5 +70,21 @@ final class GlobalTable {
     private func update(_ m: KafkaMessage) -> Update {
         let key = m.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
         return Update(key: key, value: m.value.map { Array($0) })
+    }
+}
+
+extension InstrumentStage {
+    /// Applies one record of the `instruments` table: a tombstone delists; an invalid value is logged and skipped
+    /// (every instance reads the whole table, so each would send its own copy to the DLQ).
+    mutating func apply(_ update: GlobalTable.Update, logger: Logger) {
+        guard let bytes = update.value else { return apply(instrument: nil, symbol: update.key) }
+        let decoded = bytes.withUnsafeBytes { raw -> Result<Instrument, DecodeError> in
+            do throws(DecodeError) { return .success(try Instrument.decode(raw)) } catch { return .failure(error) }
+        }
+        switch decoded {
+        case .success(let instrument): apply(instrument: instrument, symbol: instrument.symbol)
+        case .failure(let error):
+            logger.warning("invalid instrument ignored", metadata: ["key": "\(update.key)", "error": "\(error)"])
+        }
     }
 }

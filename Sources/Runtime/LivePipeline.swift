@@ -98,7 +98,7 @@ public final class LivePipeline {
         for topic in [names.quotes, names.trades, names.instruments] {
             _ = try consumer.partitionCount(topic: topic, timeout: timeout)  // fails clearly if topics are missing
         }
-        try instruments.restore { self.applyInstrument($0) }
+        try instruments.restore { self.stage.apply($0, logger: self.logger) }
         metrics.setReady("restored", true)
         metrics.setReady("broker", true)
         try consumer.subscribe([names.quotes, names.trades])
@@ -129,15 +129,17 @@ public final class LivePipeline {
             for kind in InputKind.allCases where counts[kind.rawValue] > 0 {
                 metrics.add("backstop_events_in_total", ["topic", names.name(of: kind)], Double(counts[kind.rawValue]))
             }
-            try instruments.poll { self.applyInstrument($0) }
+            try instruments.poll { self.stage.apply($0, logger: self.logger) }
             stage.drain(canSkip: { p, kind in self.canSkip(partition: p, kind: kind, now: now, maxIdle: maxIdle) },
                         emit: { outputs.append($0) })
             for record in outputs { try output.send(record) }
             outputsSinceCommit += outputs.count
             outputs.removeAll(keepingCapacity: true)
             producer.poll()
-            if n > 0 { metrics.observeLatency(seconds: Double(monotonicMicros() - now) / 1e6) }
-            if n > 0 { lastWork = monotonicMicros() }
+            if n > 0 {
+                lastWork = monotonicMicros()
+                metrics.observeLatency(seconds: Double(lastWork - now) / 1e6)
+            }
             if now - lastCommit >= configuration.kafka.commitIntervalMicros {
                 try commit()
                 lastCommit = now
@@ -230,22 +232,6 @@ public final class LivePipeline {
             : topic == configuration.topics.trades ? .trades : nil
         kinds[handle] = kind
         return kind
-    }
-
-    private func applyInstrument(_ update: GlobalTable.Update) {
-        switch update.value {
-        case nil:
-            stage.apply(instrument: nil, symbol: update.key)
-        case let bytes?:
-            let decoded = bytes.withUnsafeBytes { raw -> Result<Instrument, DecodeError> in
-                do throws(DecodeError) { return .success(try Instrument.decode(raw)) } catch { return .failure(error) }
-            }
-            switch decoded {
-            case .success(let instrument): stage.apply(instrument: instrument, symbol: instrument.symbol)
-            case .failure(let error):
-                logger.warning("invalid instrument ignored", metadata: ["key": "\(update.key)", "error": "\(error)"])
-            }
-        }
     }
 
     /// Commits outputs and processed offsets together (exactly-once), or flushes then commits (at-least-once).

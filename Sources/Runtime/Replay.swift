@@ -69,12 +69,7 @@ public struct Replay: Sendable {
                                         properties: configuration.kafka.consumerLibrdkafka)
         var stage = InstrumentStage(configuration: configuration.instrumentStage)
         let table = try GlobalTable(topic: names.instruments, common: common, logger: logger)
-        try table.restore { update in
-            let decoded = update.value.flatMap { bytes in
-                bytes.withUnsafeBytes { raw -> Instrument? in try? Instrument.decode(raw) }
-            }
-            stage.apply(instrument: decoded, symbol: update.key)
-        }
+        try table.restore { stage.apply($0, logger: logger) }
 
         var c = KafkaConsumerConfiguration(common: common, groupID: nil)
         c.isPartitionEOFEnabled = true
