@@ -12,7 +12,6 @@ struct InstrumentState: Sendable {
     /// The last quote's time, or the first event's while there has been no quote.
     var lastQuoteTs: Int64
     var isStale = false
-    var lastQuote: Quote?
     /// The last quote's value as received (shared, not copied), for its levels' text.
     var lastQuoteRaw: [UInt8] = []
     var publishedMark: MarkRecord?
@@ -38,7 +37,6 @@ struct InstrumentState: Sendable {
         if let closed = metrics.apply(quote: quote) { emitClose(closed, origin: origin, context: context, emit: emit) }
         let previous = lastQuoteTs
         lastQuoteTs = quote.ts
-        lastQuote = quote
         lastQuoteRaw = raw
         if isStale {
             // A quote ends staleness: the `stale-market` trigger clears.
@@ -92,7 +90,7 @@ struct InstrumentState: Sendable {
     /// of event time has passed since; a change inside the window waits for a later event.
     private mutating func publishMark(at ts: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
         if let published = publishedMark, ts - published.ts < context.configuration.markIntervalMicros { return }
-        guard let quote = lastQuote else { return }
+        guard let quote = metrics.lastQuote else { return }
         var mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
                               asks: quote.asks, stress: stress)
         if let text = quote.levelsText, text.bids.upperBound <= lastQuoteRaw.count, text.asks.upperBound <= lastQuoteRaw.count {

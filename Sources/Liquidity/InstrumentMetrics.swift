@@ -20,8 +20,8 @@ public struct InstrumentMetrics: Sendable {
     var intervalEnd: Int64 = 0
     var interval = IntervalAccumulator()
 
-    // The last quote ever merged, and when it arrived.
-    var lastQuote: Quote?
+    /// The last quote ever merged (the book and mark it stands for).
+    public internal(set) var lastQuote: Quote?
     /// Multiplier applied to notionals and depth, from reference data (1 when unknown).
     public var multiplier: Double = 1
 
