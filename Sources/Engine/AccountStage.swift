@@ -20,6 +20,17 @@ public struct AccountStage: Sendable {
         var account = Account()
         var lastSnapshotTs: Int64?
         var lastSnapshot: MarginSummary?
+        /// Ids used at `idTs` (by level name or `snapshot`): a second event of the same kind at the same `ts`
+        /// gets the suffix `:2`, and so on, so ids stay unique.
+        var idTs: Int64 = .min
+        var idUses: [String: Int] = [:]
+
+        mutating func id(_ account: String, _ kind: String, ts: Int64) -> String {
+            if ts != idTs { idTs = ts; idUses.removeAll() }
+            let n = idUses[kind, default: 0] + 1
+            idUses[kind] = n
+            return n == 1 ? "\(account):\(kind):\(ts)" : "\(account):\(kind):\(ts):\(n)"
+        }
     }
 
     public init(configuration: MarginConfiguration) {
@@ -48,6 +59,14 @@ public struct AccountStage: Sendable {
             evaluate(id, now: mark.ts, cause: ("mark", mark.instrument), origin: origin, emit: emit)
         }
     }
+
+    /// A mark that only updates the market (a late one): no account is recomputed now.
+    public mutating func observe(_ mark: MarkRecord) {
+        market.updateMark(mark.instrument, mark: mark.mark, iv: mark.iv, bids: mark.bids, asks: mark.asks, stress: mark.stress)
+    }
+
+    /// Accounts held.
+    public var accountCount: Int { accounts.count }
 
     /// A fill of one account.
     public mutating func apply(_ fill: FillRecord, origin: Origin, emit: (OutputRecord) -> Void) {
@@ -80,12 +99,12 @@ public struct AccountStage: Sendable {
             let snapshot = market.snapshot(of: state.account, now: now)
             marginCalls[transition.level, default: 0] += 1
             emit(OutputRecord(topic: .marginCalls, key: Array(id.utf8),
-                              value: encode(snapshot, account: id, ts: now, level: transition.level, previous: previous,
-                                            cause: cause),
+                              value: encode(snapshot, id: state.id(id, transition.level.rawValue, ts: now), account: id,
+                                            ts: now, level: transition.level, previous: previous, cause: cause),
                               origin: origin))
             emit(OutputRecord(topic: .accountMargin, key: Array(id.utf8),
-                              value: encode(snapshot, account: id, ts: now, level: transition.level, previous: nil,
-                                            cause: cause),
+                              value: encode(snapshot, id: state.id(id, "snapshot", ts: now), account: id, ts: now,
+                                            level: transition.level, previous: nil, cause: cause),
                               origin: origin))
             state.lastSnapshotTs = now
             state.lastSnapshot = summary
@@ -93,8 +112,8 @@ public struct AccountStage: Sendable {
                   state.lastSnapshotTs.map({ now - $0 >= configuration.snapshotIntervalMicros }) ?? true {
             let snapshot = market.snapshot(of: state.account, now: now)
             emit(OutputRecord(topic: .accountMargin, key: Array(id.utf8),
-                              value: encode(snapshot, account: id, ts: now, level: transition.level, previous: nil,
-                                            cause: cause),
+                              value: encode(snapshot, id: state.id(id, "snapshot", ts: now), account: id, ts: now,
+                                            level: transition.level, previous: nil, cause: cause),
                               origin: origin))
             state.lastSnapshotTs = now
             state.lastSnapshot = summary
@@ -103,11 +122,11 @@ public struct AccountStage: Sendable {
     }
 
     /// A `margin-calls` record (with `previous`) or an `account-margin` snapshot (without), SPEC §6.
-    func encode(_ s: MarginSnapshot, account: String, ts: Int64, level: MarginLevel, previous: MarginLevel?,
+    func encode(_ s: MarginSnapshot, id: String, account: String, ts: Int64, level: MarginLevel, previous: MarginLevel?,
                 cause: (type: String, instrument: String?)) -> [UInt8] {
         var w = JSONWriter(capacity: 512 + 160 * s.positions.count)
         w.beginObject()
-        w.key("id"); w.string("\(account):\(previous == nil ? "snapshot" : level.rawValue):\(ts)")
+        w.key("id"); w.string(id)
         w.key("account"); w.string(account)
         w.key("ts"); w.integer(ts)
         w.key("level"); w.string(level.rawValue)

@@ -85,6 +85,12 @@ public struct InstrumentStage: Sendable {
         return result
     }
 
+    /// The task of `partition`: its event time (greatest `ts` processed; `Int64.min` before any) and the inputs it
+    /// holds unprocessed. nil when the partition has no task.
+    public func progress(partition: Int32) -> (eventTime: Int64, buffered: Int)? {
+        tasks[partition].map { ($0.eventTime, $0.buffered) }
+    }
+
     /// Inputs buffered but not yet processed.
     public var buffered: Int { tasks.values.reduce(0) { $0 + $1.buffered } }
 

@@ -217,3 +217,8 @@ func nonEmpty(_ value: String?, _ name: StaticString) throws(DecodeError) {
 func finite(_ value: Double, _ name: @autoclosure () -> String) throws(DecodeError) {
     guard value.isFinite else { throw DecodeError(.nonFinite, "'\(name())' is not finite") }
 }
+
+extension JSONReader {
+    /// Reads book levels `[[price, size], …]` as written in quotes and marks (values unchecked).
+    public mutating func readBookLevels() throws(DecodeError) -> [BookLevel] { try readLevels(&self) }
+}

@@ -40,9 +40,9 @@ public struct Backtest {
             writers[topic] = try LineWriter(path: "\(outputDirectory)/\(names.name(of: topic)).ndjson")
         }
         var report = BacktestReport(intervalMicros: configuration.metrics.intervalMicros)
-        var accountStage = AccountStage(configuration: configuration.margin)
-        /// Marks and fills for the account stage, with their place in the instrument stage's output.
-        var downstream: [(ts: Int64, rank: Int, seq: Int, record: OutputRecord)] = []
+        // The account stage sees the instrument stage's marks and fills as a live account task reads them back.
+        var accountTask = AccountTask(configuration: configuration.margin,
+                                      allowedLateness: configuration.instrumentStage.allowedLatenessMicros)
         let write: (OutputRecord) -> Void = { record in
             writers[record.topic]!.write(record.value)
             summary.outputs[names.name(of: record.topic), default: 0] += 1
@@ -50,8 +50,8 @@ public struct Backtest {
         }
         let emit: (OutputRecord) -> Void = { record in
             write(record)
-            if let mark = record.mark { downstream.append((mark.ts, 2, downstream.count, record)) }
-            if let fill = record.fill { downstream.append((fill.trade.ts, 3, downstream.count, record)) }
+            if let mark = record.mark { accountTask.enqueue(.mark(mark), origin: record.origin, position: nil, emit: write) }
+            if let fill = record.fill { accountTask.enqueue(.fill(fill), origin: record.origin, position: nil, emit: write) }
         }
 
         if let reader = LineReader(path: "\(inputDirectory)/instruments.ndjson") {
@@ -59,7 +59,7 @@ public struct Backtest {
                 do throws(DecodeError) {
                     let instrument = try Instrument.decode(line)
                     stage.apply(instrument: instrument, symbol: instrument.symbol)
-                    accountStage.define(instrument)
+                    accountTask.stage.define(instrument)
                 } catch {
                     logger.warning("invalid instrument ignored",
                                    metadata: ["line": "\(reader.lineNumber)", "error": "\(error)"])
@@ -96,8 +96,7 @@ public struct Backtest {
         stage.closeAll(emit: emit)
         for (reason, n) in stage.rejectedByReason { summary.rejectedByReason[reason.rawValue] = n }
 
-        // The account stage: account events, marks and fills in the order (ts, accounts, marks, fills, offset).
-        var accountInputs: [(ts: Int64, rank: Int, seq: Int, event: AccountEvent?, origin: Origin)] = []
+        // The account stage: account events, marks and fills in the order (ts, accounts, marks, fills, source).
         if let reader = LineReader(path: "\(inputDirectory)/\(names.accounts).ndjson") {
             while reader.next({ line in
                 summary.inputs += 1
@@ -106,7 +105,7 @@ public struct Backtest {
                 let origin = Origin(topic: names.accounts, partition: partition, offset: reader.lineNumber)
                 do throws(DecodeError) {
                     let event = try AccountEvent.decode(line)
-                    accountInputs.append((event.ts, 1, Int(reader.lineNumber), event, origin))
+                    accountTask.enqueue(.account(event), origin: origin, position: nil, emit: write)
                 } catch {
                     summary.rejectedByReason[error.reason.rawValue, default: 0] += 1
                     write(RejectedInput(origin: origin, key: account.map { Array($0.utf8) }, value: Array(line), error: error)
@@ -114,19 +113,7 @@ public struct Backtest {
                 }
             }) {}
         }
-        var order: [(ts: Int64, rank: Int, seq: Int, index: Int)] = accountInputs.enumerated().map { ($1.ts, $1.rank, $1.seq, $0) }
-        order += downstream.enumerated().map { ($1.ts, $1.rank, $1.seq, $0) }
-        order.sort { ($0.ts, $0.rank, $0.seq) < ($1.ts, $1.rank, $1.seq) }
-        for item in order {
-            if item.rank == 1 {
-                let input = accountInputs[item.index]
-                accountStage.apply(input.event!, origin: input.origin, emit: write)
-            } else {
-                let record = downstream[item.index].record
-                if let mark = record.mark { accountStage.apply(mark, origin: record.origin, emit: write) }
-                if let fill = record.fill { accountStage.apply(fill, origin: record.origin, emit: write) }
-            }
-        }
+        accountTask.release(before: .max, emit: write)
         try LineWriter(path: "\(outputDirectory)/report.json").write(report.encoded())
         if let reportPath {
             let html = ReportHTML.render(report, summary: summary)

@@ -3,7 +3,8 @@ import Events
 import Kafka
 public import Logging
 
-/// `backstop run`: the instrument stage on live Kafka input, with exactly-once (or at-least-once) output.
+/// `backstop run`: the instrument and account stages on live Kafka input, with exactly-once (or at-least-once)
+/// output.
 ///
 /// Everything runs on the thread that calls ``run(until:)`` — a thread the caller dedicates to it, never the Swift
 /// cooperative pool: poll a batch, decode in place, merge and process, produce, and every `commit_interval`
@@ -20,7 +21,19 @@ public final class LivePipeline {
     let groupMetadata: KafkaGroupMetadata?
     let batch = KafkaMessageBatch(capacity: 4096)
 
-    private var kinds: [OpaquePointer: InputKind?] = [:]
+    let accounts: AccountDriver
+    /// Where this process's marks and fills stand, per topic and partition (the offset after the last delivered).
+    private let delivered: DeliveredEnds
+    /// The `quotes` partitions assigned here: the instrument tasks whose progress the account side knows exactly.
+    private var localSources: Set<Int32> = []
+    private var sourceCount = 0
+
+    private enum Route { case instrument(InputKind), account(AccountSource) }
+    private var routes: [OpaquePointer: Route?] = [:]
+    /// Per input topic, the partitions whose end librdkafka reported after their last message: everything the
+    /// broker had there has been read. (Not the cached high watermark: some brokers report the first offset of
+    /// the last batch + 1, which a consumer passes while that batch is still on its way.)
+    private var atEnd: [String: Set<Int32>] = [:]
     private var lastArrival: [Int32: [Int64]] = [:]
     /// Per partition and input, the next offset to be enqueued (last enqueued + 1).
     private var nextOffset: [Int32: [Int64]] = [:]
@@ -66,7 +79,10 @@ public final class LivePipeline {
             producerConfiguration.transactionalID = configuration.kafka.transactionalID
                 ?? "\(configuration.kafka.group)-\(hostName())-\(processID())"
         }
-        producer = try KafkaProducer(configuration: producerConfiguration, onError: log.error, onLog: log.log)
+        let delivered = DeliveredEnds(topics: [configuration.topics.marks, configuration.topics.fills])
+        self.delivered = delivered
+        producer = try KafkaProducer(configuration: producerConfiguration, onDelivery: { delivered.record($0) },
+                                     onError: log.error, onLog: log.log)
         output = OutputProducer(producer: producer, topics: configuration.topics)
 
         var consumerConfiguration = KafkaConsumerConfiguration(common: consumerCommon, groupID: configuration.kafka.group)
@@ -74,12 +90,14 @@ public final class LivePipeline {
         // co-partitioned tasks need (quotes/p and trades/p merge in one task); cooperative-sticky does not.
         consumerConfiguration.assignmentStrategy = "range"
         consumerConfiguration.isolationLevel = .readCommitted
+        consumerConfiguration.isPartitionEOFEnabled = true
         let router = RebalanceRouter()
         self.router = router
         consumer = try KafkaConsumer(configuration: consumerConfiguration,
                                      onRebalance: { router.target?.handleRebalance($0) },
                                      onError: log.error, onLog: log.log)
         instruments = try GlobalTable(topic: configuration.topics.instruments, common: consumerCommon, logger: logger)
+        accounts = try AccountDriver(configuration: configuration, common: consumerCommon, logger: logger)
         if configuration.kafka.guarantee == .exactlyOnce {
             try producer.initTransactions(timeout: timeout)
             groupMetadata = try consumer.groupMetadata()
@@ -95,13 +113,15 @@ public final class LivePipeline {
     @discardableResult
     public func run(until stop: StopSignal) throws -> Statistics {
         let names = configuration.topics
-        for topic in [names.quotes, names.trades, names.instruments] {
+        for topic in [names.quotes, names.trades, names.instruments, names.accounts, names.fills, names.marks] {
             _ = try consumer.partitionCount(topic: topic, timeout: timeout)  // fails clearly if topics are missing
         }
-        try instruments.restore { self.stage.apply($0, logger: self.logger) }
+        sourceCount = try consumer.partitionCount(topic: names.quotes, timeout: timeout)
+        try instruments.restore(applyInstrument)
+        try accounts.restoreMarks()
         metrics.setReady("restored", true)
         metrics.setReady("broker", true)
-        try consumer.subscribe([names.quotes, names.trades])
+        try consumer.subscribe([names.quotes, names.trades, names.accounts, names.fills])
         logger.info("backstop running", metadata: [
             "brokers": "\(configuration.kafka.brokers)", "group": "\(configuration.kafka.group)",
             "guarantee": "\(configuration.kafka.guarantee.rawValue)",
@@ -115,23 +135,29 @@ public final class LivePipeline {
         var lastInput: Int64 = 0
         var lastWork: Int64 = 0
         while !stop.isRaised {
-            let n = try consumer.poll(into: batch, timeout: stage.buffered > 0 ? .milliseconds(5) : .milliseconds(100))
+            let busy = stage.buffered > 0 || accounts.buffered > 0
+            let n = try consumer.poll(into: batch, timeout: busy ? .milliseconds(5) : .milliseconds(100))
             let now = monotonicMicros()
             if n > 0 {
                 if firstInput == nil { firstInput = now }
                 lastInput = now
-            } else if let idle = stopWhenIdleMicros, firstInput != nil, now - lastInput >= idle, stage.buffered == 0 {
+            } else if let idle = stopWhenIdleMicros, firstInput != nil, now - lastInput >= idle, !busy {
                 break
             }
-            var counts = [0, 0]
-            for i in 0..<n { if let kind = enqueue(batch[i], now: now) { counts[kind.rawValue] += 1 } }
-            consumed += n
-            for kind in InputKind.allCases where counts[kind.rawValue] > 0 {
-                metrics.add("backstop_events_in_total", ["topic", names.name(of: kind)], Double(counts[kind.rawValue]))
+            var counts: [String: Int] = [:]
+            for i in 0..<n {
+                if let topic = enqueue(batch[i], now: now, emit: { outputs.append($0) }) { counts[topic, default: 0] += 1 }
             }
-            try instruments.poll { self.stage.apply($0, logger: self.logger) }
+            consumed += n
+            for (topic, count) in counts { metrics.add("backstop_events_in_total", ["topic", topic], Double(count)) }
+            try instruments.poll(applyInstrument)
             stage.drain(canSkip: { p, kind in self.canSkip(partition: p, kind: kind, now: now, maxIdle: maxIdle) },
                         emit: { outputs.append($0) })
+            try accounts.pollMarks(now: now, emit: { outputs.append($0) })
+            accounts.release(now: now, localSources: localSources, sourceCount: sourceCount,
+                             canSkipAccounts: { self.canSkipAccounts(partition: $0, now: now, maxIdle: maxIdle) },
+                             fillsCaughtUp: { self.fillsCaughtUp(partition: $0) },
+                             emit: { outputs.append($0) })
             for record in outputs { try output.send(record) }
             outputsSinceCommit += outputs.count
             outputs.removeAll(keepingCapacity: true)
@@ -162,15 +188,31 @@ public final class LivePipeline {
                           rejected: output.produced[.dlq] ?? 0)
     }
 
-    /// Decodes and buffers one message. - Returns: its input kind, nil for an error or a foreign topic.
-    private func enqueue(_ message: KafkaMessage, now: Int64) -> InputKind? {
+    private func applyInstrument(_ update: GlobalTable.Update) {
+        stage.apply(update, logger: logger)
+        if let instrument = stage.instruments[update.key] { accounts.define(instrument) }
+    }
+
+    /// Decodes and buffers one message. - Returns: its topic, nil for an error or a foreign topic.
+    private func enqueue(_ message: KafkaMessage, now: Int64, emit: (OutputRecord) -> Void) -> String? {
         if let error = message.error {
-            if error.code != .partitionEOF {
+            if error.code == .partitionEOF {
+                atEnd[message.topic, default: []].insert(message.partition)
+            } else {
                 logger.warning("consumer error", metadata: ["error": "\(error)"])
             }
             return nil
         }
-        guard let handle = message.topicHandle, let kind = kind(of: handle, message) else { return nil }
+        guard let handle = message.topicHandle, let route = route(of: handle, message) else { return nil }
+        atEnd[message.topic]?.remove(message.partition)
+        let kind: InputKind
+        switch route {
+        case .account(let source):
+            accounts.enqueue(message, source: source, now: now, emit: emit)
+            return source == .accounts ? configuration.topics.accounts : configuration.topics.fills
+        case .instrument(let k):
+            kind = k
+        }
         let partition = message.partition
         let origin = Origin(topic: configuration.topics.name(of: kind), partition: partition, offset: message.offset)
         let input = PendingInput.decode(kind: kind, origin: origin, key: message.key, value: message.value,
@@ -178,7 +220,7 @@ public final class LivePipeline {
         stage.enqueue(input, partition: partition)
         lastArrival[partition, default: [now, now]][kind.rawValue] = now
         nextOffset[partition, default: [-1, -1]][kind.rawValue] = message.offset + 1
-        return kind
+        return configuration.topics.name(of: kind)
     }
 
     /// Gauges and totals for `/metrics`: outputs and rejections, lag per assigned partition, state, triggers.
@@ -187,7 +229,7 @@ public final class LivePipeline {
         for (topic, n) in output.produced {
             metrics.setTotal("backstop_events_out_total", ["topic", names.name(of: topic)], Double(n))
         }
-        for (reason, n) in stage.rejectedByReason { metrics.setTotal("backstop_dlq_total", ["reason", reason.rawValue], Double(n)) }
+        for (reason, n) in stage.rejectedByReason { metrics.setTotal("backstop_dlq_total", ["reason", reason.rawValue, "stage", "instrument"], Double(n)) }
         var lag: [([String], Double)] = []
         for (partition, offsets) in nextOffset.sorted(by: { $0.key < $1.key }) {
             for kind in InputKind.allCases where offsets[kind.rawValue] >= 0 {
@@ -199,6 +241,10 @@ public final class LivePipeline {
         }
         metrics.replace("backstop_consumer_lag", lag)
         metrics.set("backstop_state_entries", ["stage", "instrument"], Double(stage.instrumentCount))
+        metrics.set("backstop_state_entries", ["stage", "account"], Double(accounts.accountCount))
+        for (reason, n) in accounts.rejected {
+            metrics.setTotal("backstop_dlq_total", ["reason", reason.rawValue, "stage", "account"], Double(n))
+        }
         var active: [([String], Double)] = []
         for (rule, bySeverity) in stage.activeTriggers().sorted(by: { $0.key < $1.key }) {
             for (severity, n) in bySeverity.sorted(by: { $0.key < $1.key }) {
@@ -206,41 +252,82 @@ public final class LivePipeline {
             }
         }
         metrics.replace("backstop_active_triggers", active)
-        metrics.set("backstop_buffered_inputs", [], Double(stage.buffered))
+        metrics.set("backstop_buffered_inputs", ["stage", "instrument"], Double(stage.buffered))
+        metrics.set("backstop_buffered_inputs", ["stage", "account"], Double(accounts.buffered))
     }
 
     /// Whether a task may merge past its empty input `kind` (as Kafka Streams' `max.task.idle.ms`): only when that
-    /// input has been idle for `max_idle` and its partition is caught up (our next offset reaches the high
-    /// watermark librdkafka last saw). A partition that still has data on the broker is waited for, so a fast
-    /// input never runs ahead of a slow one and makes its events late. While nothing is known of the partition,
-    /// twenty times `max_idle` must pass.
+    /// input has been idle for `max_idle` and its partition is at its end (librdkafka reported it after the last
+    /// message). A partition that still has data on the broker is waited for, so a fast input never runs ahead of
+    /// a slow one and makes its events late.
     private func canSkip(partition: Int32, kind: InputKind, now: Int64, maxIdle: Int64) -> Bool {
         let idle = now - (lastArrival[partition]?[kind.rawValue] ?? now)
         guard idle >= maxIdle else { return false }
-        let topic = configuration.topics.name(of: kind)
-        let next = nextOffset[partition]?[kind.rawValue] ?? -1
-        guard let watermarks = consumer.cachedWatermarks(topic: topic, partition: partition), next >= 0 else {
-            return idle >= 20 * maxIdle
-        }
-        return next >= watermarks.high
+        return atEnd[configuration.topics.name(of: kind)]?.contains(partition) ?? false
     }
 
-    private func kind(of handle: OpaquePointer, _ message: KafkaMessage) -> InputKind? {
-        if let cached = kinds[handle] { return cached }
-        let topic = message.topic
-        let kind: InputKind? = topic == configuration.topics.quotes ? .quotes
-            : topic == configuration.topics.trades ? .trades : nil
-        kinds[handle] = kind
-        return kind
+    private func route(of handle: OpaquePointer, _ message: KafkaMessage) -> Route? {
+        if let cached = routes[handle] { return cached }
+        let topic = message.topic, names = configuration.topics
+        let route: Route? = topic == names.quotes ? .instrument(.quotes)
+            : topic == names.trades ? .instrument(.trades)
+            : topic == names.accounts ? .account(.accounts)
+            : topic == names.fills ? .account(.fills) : nil
+        routes[handle] = route
+        return route
+    }
+
+    /// Whether account task `partition` may go on without waiting for `accounts`: at its end and idle for
+    /// `max_idle` (as ``canSkip(partition:kind:now:maxIdle:)``).
+    private func canSkipAccounts(partition: Int32, now: Int64, maxIdle: Int64) -> Bool {
+        guard let position = accounts.position(partition, .accounts), now - position.lastArrival >= maxIdle else { return false }
+        return atEnd[configuration.topics.accounts]?.contains(partition) ?? false
+    }
+
+    /// Whether everything in `backstop-fills`/`partition` has been read.
+    private func fillsCaughtUp(partition: Int32) -> Bool {
+        atEnd[configuration.topics.fills]?.contains(partition) ?? false
+    }
+
+    /// Whether local instrument task `q` has nothing more to process: nothing buffered, and each input caught up
+    /// and idle for `max_idle` (an input never read: its partition is empty).
+    private func sourceDrained(_ q: Int32, now: Int64) -> Bool {
+        if let progress = stage.progress(partition: q), progress.buffered > 0 { return false }
+        let maxIdle = configuration.kafka.maxIdleMicros
+        for kind in InputKind.allCases {
+            let topic = configuration.topics.name(of: kind)
+            if nextOffset[q]?[kind.rawValue] ?? -1 < 0 {
+                guard atEnd[topic]?.contains(q) ?? false else { return false }
+            } else if !canSkip(partition: q, kind: kind, now: now, maxIdle: maxIdle) {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// What this process has committed, for the account side's frontier (see ``AccountDriver``).
+    private func commitPoint(now: Int64) -> AccountDriver.CommitPoint {
+        var events: [Int32: Int64] = [:]
+        for q in localSources {
+            events[q] = sourceDrained(q, now: now) ? .max : stage.progress(partition: q)?.eventTime ?? .min
+        }
+        return AccountDriver.CommitPoint(marksEnd: delivered.ends[configuration.topics.marks] ?? [:],
+                                         fillsEnd: delivered.ends[configuration.topics.fills] ?? [:],
+                                         sourceEventTime: events)
     }
 
     /// Commits outputs and processed offsets together (exactly-once), or flushes then commits (at-least-once).
     func commit() throws {
         let names = configuration.topics
-        let offsets = stage.processedOffsets()
+        let now = monotonicMicros()
+        let offsets = (stage.processedOffsets()
             .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
+            + accounts.committableOffsets())
             .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
-        guard !offsets.isEmpty || outputsSinceCommit > 0 else { return }
+        guard !offsets.isEmpty || outputsSinceCommit > 0 else {
+            accounts.committed(commitPoint(now: now))
+            return
+        }
         switch configuration.kafka.guarantee {
         case .exactlyOnce:
             if let error = commitTransaction(offsets: offsets) {
@@ -260,6 +347,7 @@ public final class LivePipeline {
         }
         for tp in offsets { lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = tp.offset }
         outputsSinceCommit = 0
+        accounts.committed(commitPoint(now: now))
     }
 
     /// Sends the offsets and commits the open transaction. - Returns: the error, if it failed.
@@ -300,23 +388,34 @@ public final class LivePipeline {
             return tp
         }, timeout: timeout)
         stage.remove(partitions: stage.partitions)
+        for p in accounts.partitions {
+            accounts.remove(p)
+            accounts.assign(p)
+        }
         nextOffset.removeAll()
         lastCommitted.removeAll()
+        atEnd.removeAll()
         outputsSinceCommit = 0
     }
 
     func handleRebalance(_ event: RebalanceEvent) {
-        let partitions = Set(event.partitions.map(\.partition))
+        let names = configuration.topics
+        let partitions = Set(event.partitions.filter { $0.topic == names.quotes || $0.topic == names.trades }.map(\.partition))
+        let accountPartitions = Set(event.partitions.filter { $0.topic == names.accounts || $0.topic == names.fills }.map(\.partition))
         switch event.kind {
         case .assigned:
             logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", true)
+            localSources.formUnion(event.partitions.filter { $0.topic == names.quotes }.map(\.partition))
+            for p in accountPartitions { accounts.assign(p) }
         case .revoked:
             logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)
             do { try commit() } catch { logger.error("commit on revoke failed", metadata: ["error": "\(error)"]) }
             stage.remove(partitions: Array(partitions))
             for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
+            localSources.subtract(partitions)
+            for p in accountPartitions { accounts.remove(p) }
         case .lost:
             logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)
@@ -327,8 +426,14 @@ public final class LivePipeline {
                 } catch { logger.error("abort after loss failed", metadata: ["error": "\(error)"]) }
             }
             stage.remove(partitions: Array(partitions))
+            for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
+            localSources.subtract(partitions)
+            for p in accountPartitions { accounts.remove(p) }
         }
-        for tp in event.partitions { lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = nil }
+        for tp in event.partitions {
+            lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = nil
+            atEnd[tp.topic]?.remove(tp.partition)
+        }
     }
 
     private func report() {
@@ -339,6 +444,19 @@ public final class LivePipeline {
             "dlq_out": "\(output.produced[.dlq] ?? 0)", "dlq_by_reason": .dictionary(rejected),
             "buffered": "\(stage.buffered)", "delivered": "\(producer.deliveredCount)",
         ])
+    }
+}
+
+/// Per topic and partition, the offset after the last message delivered (delivery reports, on the polling thread).
+final class DeliveredEnds: @unchecked Sendable {
+    private let topics: Set<String>
+    private(set) var ends: [String: [Int32: Int64]] = [:]
+
+    init(topics: [String]) { self.topics = Set(topics) }
+
+    func record(_ report: DeliveryReport) {
+        guard report.error == nil, report.offset >= 0, topics.contains(report.topic) else { return }
+        ends[report.topic, default: [:]][report.partition] = max(ends[report.topic]?[report.partition] ?? 0, report.offset + 1)
     }
 }
 

@@ -24,7 +24,7 @@ OUTPUT_TOPICS = ["liquidity-metrics", "backstop-triggers", "backstop-marks", "ba
                  "account-margin", "backstop-dlq"]
 ALL_TOPICS = INPUT_TOPICS + OUTPUT_TOPICS
 
-SOURCE_RE = re.compile(r"^(quotes|trades)/([0-9]+)/([0-9]+)$")
+SOURCE_RE = re.compile(r"^(quotes|trades|accounts)/([0-9]+)/([0-9]+)$")
 
 
 # --- schemas ------------------------------------------------------------------------------------------------------

@@ -4,19 +4,20 @@ Flow (module-scoped, shared by the tests below):
   1. `backstop topics create` on a fresh Tansu broker; `backstop generate --scenario flash-crash --accounts 20`
      (4 min of feed: the crash fires backstop triggers, and trades name buyer/seller accounts, i.e. fills).
   2. Bad lines are appended to quotes.ndjson (garbage bytes, a string price, a missing ask, a crossed book, a zero
-     price); every line of instruments, quotes and trades is produced, in file order, keyed by instrument, with the
-     Java-compatible partitioner. accounts.ndjson is left out of both runs (the engine does not consume it yet).
+     price); every line of instruments, quotes, trades (keyed by instrument) and accounts (keyed by account) is
+     produced, in file order, with the Java-compatible partitioner.
   3. `backstop backtest --partitions 3` runs on the same files; it must have written every output topic, with
      trigger events and fills (so the comparison below cannot silently compare nothing).
-  4. `backstop run --guarantee exactly-once` runs live; liquidity-metrics, backstop-triggers, backstop-marks,
-     backstop-fills and backstop-dlq are read (read_committed, fresh group) until every expected record is there or
-     the timeout passes; then SIGTERM, which must exit 0.
+  4. `backstop run --guarantee exactly-once` runs live; every output topic (the instrument stage's and the account
+     stage's margin-calls and account-margin) is read (read_committed, fresh group) until every expected record is
+     there or the timeout passes; then SIGTERM, which must exit 0.
 The live run never closes each instrument's last interval (no later event arrives; the backtest closes it at the end
 of input), so live must equal the backtest, record for record and value for value, except for:
   - liquidity-metrics: each instrument's last record (greatest ts);
   - backstop-triggers: the rule events that last close caused (same instrument, ts = that record's ts).
-backstop-marks and backstop-fills are equal sets; backstop-dlq holds one record per bad line in both. Per key, live
-records come in the backtest's relative order (the engine is deterministic per input partition).
+backstop-marks, backstop-fills, margin-calls and account-margin are equal sets (the account stage sees the same
+marks and fills in the same merge order live as in the backtest); backstop-dlq holds one record per bad line in both.
+Per key, live records come in the backtest's relative order (the engine is deterministic per input partition).
 
 Environment (set by the Makefile): BACKSTOP (the binary), TANSU (the broker), BACKSTOP_CONFIG (optional YAML; the
 example config/backstop.yaml has the trigger rules the flash crash fires).
@@ -52,9 +53,12 @@ SHUTDOWN_TIMEOUT = 30.0
 GARBAGE = b"\xff\xfe not json"
 METRICS, TRIGGERS, MARKS, FILLS, DLQ = ("liquidity-metrics", "backstop-triggers", "backstop-marks", "backstop-fills",
                                         "backstop-dlq")
-OUTPUTS = [METRICS, TRIGGERS, MARKS, FILLS, DLQ]    # what the instrument stage writes
-KEYED = [METRICS, TRIGGERS, MARKS, FILLS]           # records with an id, compared one to one with the backtest
-KEY_FIELD = {METRICS: "instrument", TRIGGERS: "instrument", MARKS: "instrument", FILLS: "account"}
+CALLS, SNAPSHOTS = "margin-calls", "account-margin"
+OUTPUTS = [METRICS, TRIGGERS, MARKS, FILLS, CALLS, SNAPSHOTS, DLQ]
+KEYED = [METRICS, TRIGGERS, MARKS, FILLS, CALLS, SNAPSHOTS]  # records with an id, compared one to one
+ACCOUNT_STAGE = [CALLS, SNAPSHOTS]                           # caused by account events, marks and fills
+KEY_FIELD = {METRICS: "instrument", TRIGGERS: "instrument", MARKS: "instrument", FILLS: "account", CALLS: "account",
+             SNAPSHOTS: "account"}
 STALE_RULE = "stale-market"                         # built-in: caused by task event time, never by a metrics close
 
 pytestmark = pytest.mark.skipif(BACKSTOP is None, reason="BACKSTOP is not set (the Makefile points it at the binary)")
@@ -160,6 +164,8 @@ def expected_live_output(backtest: dict[str, list[dict]]) -> tuple[dict[str, dic
         TRIGGERS: lambda r: r.get("rule") != STALE_RULE and r.get("ts") == final_ts.get(r.get("instrument")),
         MARKS: lambda r: False,     # marks follow inputs, never a close
         FILLS: lambda r: False,     # fills follow trades
+        CALLS: lambda r: False,     # the account stage follows marks, fills and account events
+        SNAPSHOTS: lambda r: False,
     }
     expected, final = {}, {}
     for topic in KEYED:
@@ -186,7 +192,7 @@ def pipeline(broker, tmp_path_factory) -> Pipeline:
     run_cli([exe, "generate", "--scenario", SCENARIO, "--seed", SEED, "--duration", DURATION, "--accounts", ACCOUNTS,
              "--output", str(generated)], cli_log)
     files = {}
-    for name in ["instruments", "quotes", "trades"]:
+    for name in ["instruments", "quotes", "trades", "accounts"]:
         path = generated / f"{name}.ndjson"
         assert path.exists(), f"`backstop generate` wrote no {path.name}; log:\n{tail(cli_log)}"
         files[name] = [(line, parse_line(line)) for line in read_lines(path)]
@@ -197,9 +203,11 @@ def pipeline(broker, tmp_path_factory) -> Pipeline:
     write_lines(inputs / "instruments.ndjson", [line for line, _ in files["instruments"]])
     write_lines(inputs / "quotes.ndjson", [line for line, _ in files["quotes"]] + [b.raw for b in bad])
     write_lines(inputs / "trades.ndjson", [line for line, _ in files["trades"]])
+    write_lines(inputs / "accounts.ndjson", [line for line, _ in files["accounts"]])
 
     produced: list[Produced] = []
-    for topic, key_field in [("instruments", "symbol"), ("quotes", "instrument"), ("trades", "instrument")]:
+    for topic, key_field in [("instruments", "symbol"), ("quotes", "instrument"), ("trades", "instrument"),
+                             ("accounts", "account")]:
         for line, record in files[topic]:
             assert isinstance(record, dict) and isinstance(record.get(key_field), str), \
                 f"generated {topic}.ndjson has a line without a string {key_field!r}: {line[:200]!r}"
@@ -380,7 +388,8 @@ def test_live_headers(pipeline: Pipeline, topic: str):
                 problems.append(f"{where(m)}: header {name!r} is {got!r}, expected exactly [{value!r}]")
         source = m.header_values("source")
         if len(source) != 1 or source[0] is None or not SOURCE_RE.match(source[0].decode("utf-8", "replace")):
-            problems.append(f"{where(m)}: header 'source' is {source!r}, expected one (quotes|trades)/<p>/<offset>")
+            problems.append(f"{where(m)}: header 'source' is {source!r}, expected one "
+                            f"(quotes|trades|accounts)/<p>/<offset>")
     require(problems, f"{len(problems)} {topic} header problems:")
 
 
@@ -414,11 +423,17 @@ def test_live_dlq_keys(pipeline: Pipeline):
 
 @pytest.mark.parametrize("topic", KEYED)
 def test_live_sources_are_inputs_of_the_task(pipeline: Pipeline, topic: str):
-    """`source` names an input the test produced, on the input partition (task) of the record's instrument."""
+    """`source` names an input the test produced, on the input partition (task) of the record's instrument (for
+    the account stage: an account event, or the quote or trade behind the mark or fill that caused the record)."""
     locations = {(m.topic, m.partition, m.offset) for m in pipeline.produced}
     problems = []
     for m, r in pipeline.values(topic):
         src = source_of(m)
+        if topic in ACCOUNT_STAGE:
+            if src is not None and src not in locations:
+                problems.append(f"{where(m)} {ident(topic, r)}: source {src[0]}/{src[1]}/{src[2]} is not a message "
+                                f"the test produced")
+            continue
         if not isinstance(r, dict) or not isinstance(r.get("instrument"), str) or src is None:
             continue  # reported by the schema and header tests
         if src not in locations:
@@ -462,6 +477,8 @@ WHAT_LIVE_LACKS = {
     TRIGGERS: "the rule events of each instrument's last close",
     MARKS: "nothing",
     FILLS: "nothing",
+    CALLS: "nothing",
+    SNAPSHOTS: "nothing",
 }
 
 

@@ -1,0 +1,163 @@
+public import Events
+public import Liquidity
+public import Margin
+
+/// Where an input sorts in the account stage (SPEC §6): `(ts, accounts < marks < fills, source, side)`.
+///
+/// Instruments come first at equal `ts` too, but they are a table applied on arrival, not merged. For marks and
+/// fills, `source` is the instrument-stage input that caused them (the `source` header live, the input's origin in
+/// a backtest): the same records get the same keys in both, so equal-time records keep one order. Account events
+/// sort by their own origin.
+public struct AccountMergeKey: Comparable, Hashable, Sendable {
+    public enum Rank: Int8, Sendable { case account = 1, mark = 2, fill = 3 }
+
+    public var ts: Int64
+    public var rank: Rank
+    public var source: Origin
+    /// A trade's buyer fill (0) before its seller's (1).
+    public var side: Int8
+
+    public init(ts: Int64, rank: Rank, source: Origin, side: Int8 = 0) {
+        self.ts = ts
+        self.rank = rank
+        self.source = source
+        self.side = side
+    }
+
+    public static func < (a: AccountMergeKey, b: AccountMergeKey) -> Bool {
+        if a.ts != b.ts { return a.ts < b.ts }
+        if a.rank != b.rank { return a.rank.rawValue < b.rank.rawValue }
+        if a.source.topic != b.source.topic { return a.source.topic < b.source.topic }
+        if a.source.partition != b.source.partition { return a.source.partition < b.source.partition }
+        if a.source.offset != b.source.offset { return a.source.offset < b.source.offset }
+        return a.side < b.side
+    }
+}
+
+/// One input of the account stage.
+public enum AccountInput: Sendable {
+    case account(AccountEvent)
+    case mark(MarkRecord)
+    case fill(FillRecord)
+
+    /// Its place in the merge; `origin` is where an account event was read.
+    public func key(origin: Origin) -> AccountMergeKey {
+        switch self {
+        case .account(let e): AccountMergeKey(ts: e.ts, rank: .account, source: origin)
+        case .mark(let m): AccountMergeKey(ts: m.ts, rank: .mark, source: origin)
+        case .fill(let f): AccountMergeKey(ts: f.trade.ts, rank: .fill, source: origin, side: f.side == .buy ? 0 : 1)
+        }
+    }
+}
+
+/// The partitioned inputs of an account task, whose consumed offsets it commits.
+public enum AccountSource: Int, Sendable, CaseIterable {
+    case accounts = 0
+    case fills = 1
+}
+
+/// One account task (SPEC §1): the accounts of one partition of `accounts`/`backstop-fills`, with its own view of
+/// the marks table, fed in merge-key order.
+///
+/// Inputs are buffered and applied in key order up to a frontier the driver computes (``release(before:emit:)``):
+/// everything below it has arrived. An input that arrives below what was already applied is late: a mark only
+/// updates the table (the next recomputation sees it); an account event or a fill is applied at once if within
+/// `allowedLateness` of the task's event time, else it goes to the DLQ (reason `late`). Offsets to commit are, per
+/// source, the lowest offset still buffered (or the next to consume), so a restart re-reads what was buffered.
+public struct AccountTask: Sendable {
+    public var stage: AccountStage
+    public let allowedLateness: Int64
+    private var pending: [Pending] = []
+    private var isSorted = true
+    /// The key of the last input applied in merge order.
+    public private(set) var lastApplied: AccountMergeKey?
+    /// The greatest `ts` applied.
+    public private(set) var eventTime: Int64 = .min
+    /// Per source, the next offset to consume (greatest enqueued + 1; −1 before any).
+    public private(set) var consumedEnd: [Int64] = [-1, -1]
+
+    struct Pending: Sendable {
+        var key: AccountMergeKey
+        var input: AccountInput
+        var origin: Origin
+        var position: (source: AccountSource, offset: Int64)?
+    }
+
+    public init(configuration: MarginConfiguration, allowedLateness: Int64) {
+        stage = AccountStage(configuration: configuration)
+        self.allowedLateness = allowedLateness
+    }
+
+    public var buffered: Int { pending.count }
+
+    /// Buffers one input. - Parameters:
+    ///   - origin: for marks and fills, the instrument-stage input that caused them (their sort source and the
+    ///     `source` of what they cause); for account events, where they were read.
+    ///   - position: the source partition offset of an account event or fill (nil for marks).
+    ///   - value: the value as received, for the DLQ should it be late.
+    public mutating func enqueue(_ input: AccountInput, origin: Origin, position: (source: AccountSource, offset: Int64)?,
+                                 value: [UInt8]? = nil, emit: (OutputRecord) -> Void) {
+        if let position { consumedEnd[position.source.rawValue] = max(consumedEnd[position.source.rawValue], position.offset + 1) }
+        let key = input.key(origin: origin)
+        if let last = lastApplied, key < last {
+            applyLate(input, key: key, origin: origin, value: value, emit: emit)
+            return
+        }
+        pending.append(Pending(key: key, input: input, origin: origin, position: position))
+        if isSorted, pending.count > 1, key < pending[pending.count - 2].key { isSorted = false }
+    }
+
+    /// Applies, in key order, every buffered input with `ts < frontier`.
+    public mutating func release(before frontier: Int64, emit: (OutputRecord) -> Void) {
+        guard !pending.isEmpty else { return }
+        if !isSorted {
+            pending.sort { $0.key < $1.key }
+            isSorted = true
+        }
+        var n = 0
+        while n < pending.count, pending[n].key.ts < frontier {
+            let p = pending[n]
+            apply(p.input, origin: p.origin, emit: emit)
+            lastApplied = p.key
+            eventTime = max(eventTime, p.key.ts)
+            n += 1
+        }
+        if n > 0 { pending.removeFirst(n) }
+    }
+
+    /// Per source, the offset from which a restart must re-read: the lowest still buffered, else the next to
+    /// consume (nil when nothing was consumed from it).
+    public func committableOffset(_ source: AccountSource) -> Int64? {
+        var lowest: Int64?
+        for p in pending {
+            if let position = p.position, position.source == source { lowest = min(lowest ?? position.offset, position.offset) }
+        }
+        if let lowest { return lowest }
+        let end = consumedEnd[source.rawValue]
+        return end >= 0 ? end : nil
+    }
+
+    private mutating func apply(_ input: AccountInput, origin: Origin, emit: (OutputRecord) -> Void) {
+        switch input {
+        case .account(let e): stage.apply(e, origin: origin, emit: emit)
+        case .mark(let m): stage.apply(m, origin: origin, emit: emit)
+        case .fill(let f): stage.apply(f, origin: origin, emit: emit)
+        }
+    }
+
+    private mutating func applyLate(_ input: AccountInput, key: AccountMergeKey, origin: Origin, value: [UInt8]?,
+                                    emit: (OutputRecord) -> Void) {
+        switch input {
+        case .mark(let m):
+            stage.observe(m)
+        case .account, .fill:
+            guard key.ts >= eventTime - allowedLateness else {
+                let account = if case .account(let e) = input { e.account } else if case .fill(let f) = input { f.account } else { "" }
+                let error = DecodeError(.late, "ts \(key.ts) is more than allowed_lateness behind the task's event time \(eventTime)")
+                return emit(RejectedInput(origin: origin, key: Array(account.utf8), value: value, error: error)
+                    .dlqRecord(eventTime: eventTime))
+            }
+            apply(input, origin: origin, emit: emit)
+        }
+    }
+}

@@ -1,0 +1,265 @@
+import Engine
+import Events
+import Kafka
+import Liquidity
+import Logging
+
+/// The live account stage (SPEC §1, §6): one ``AccountTask`` per assigned partition of the co-partitioned
+/// `accounts`/`backstop-fills` topics, every task fed the whole `backstop-marks` table, and the event-time
+/// frontier below which a task's buffered inputs are complete and may be applied in merge order.
+///
+/// ## The frontier
+/// Marks and fills are written by instrument tasks — one per `quotes`/`trades` partition *q*, in this process or
+/// another — each in its merge order, so a task's records come in non-decreasing `ts`. A task `p` may apply its
+/// buffered inputs with `ts` below `min(accounts frontier of p, frontier of every source q)`:
+/// - **A source in this process** is known exactly. At each commit the pipeline records a ``CommitPoint``: the
+///   offsets up to which its marks and fills now stand in each partition, and each local instrument task's event
+///   time (unbounded when the task had nothing more to do). Once the account side has read up to those offsets,
+///   every record that task will ever write has `ts` ≥ that event time.
+/// - **A source in another process** is known from what arrived: the greatest `ts` read from it. When nothing has
+///   come from it for `max_idle` (twenty times that before its first record) and the account side is caught up on
+///   every marks partition and on `backstop-fills`/p, it no longer holds the others back (as Kafka Streams'
+///   `max.task.idle.ms` does). This is where a live run can differ from the backtest: a record of a slow remote
+///   task that arrives after the frontier passed it is applied late.
+/// - **`accounts`/p**: the greatest `ts` read, or unbounded when the partition is caught up and idle for `max_idle`.
+final class AccountDriver {
+    struct CommitPoint {
+        /// Per marks partition, the offset after this process's last mark in it.
+        var marksEnd: [Int32: Int64]
+        /// Per fills partition, the offset after this process's last fill in it.
+        var fillsEnd: [Int32: Int64]
+        /// Per local instrument task, its event time; `.max` when it had drained its input.
+        var sourceEventTime: [Int32: Int64]
+    }
+
+    private let configuration: BackstopConfiguration
+    private let logger: Logger
+    private let topics: TopicNames
+    private(set) var tasks: [Int32: AccountTask] = [:]
+    private var instruments: [String: Instrument] = [:]
+    /// The latest mark of every instrument (the global table), with the input that caused it.
+    private var marks: [String: (record: MarkRecord, origin: Origin)] = [:]
+    private let marksConsumer: KafkaConsumer
+    private let marksBatch = KafkaMessageBatch(capacity: 2048)
+    private var marksPartitions = 0
+    /// Per marks partition, the next offset to read and whether it reported its end since the last record.
+    private var marksNext: [Int32: Int64] = [:]
+    private var marksAtEnd: Set<Int32> = []
+    /// Per account task, the next offsets read from `accounts`/p and `backstop-fills`/p, and the last arrival.
+    private var next: [Int32: [Int64]] = [:]
+    private var accountsMaxTs: [Int32: Int64] = [:]
+    private var lastArrival: [Int32: [Int64]] = [:]
+    /// Per source instrument task q: the greatest `ts` read from it and when its last record arrived.
+    private var sourceMaxTs: [Int32: Int64] = [:]
+    private var sourceArrival: [Int32: Int64] = [:]
+    private var points: [CommitPoint] = []
+    private let started: Int64
+    private(set) var rejected: [RejectReason: Int] = [:]
+
+    init(configuration: BackstopConfiguration, common: KafkaConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        topics = configuration.topics
+        var consumerConfiguration = KafkaConsumerConfiguration(common: common, groupID: nil)
+        consumerConfiguration.isPartitionEOFEnabled = true
+        consumerConfiguration.isolationLevel = .readCommitted
+        marksConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
+        started = monotonicMicros()
+    }
+
+    /// Reads `backstop-marks` to its end into the table (a restart's view of the market), then keeps reading.
+    func restoreMarks() throws {
+        marksPartitions = try marksConsumer.partitionCount(topic: topics.marks, timeout: .seconds(30))
+        try marksConsumer.assign((0..<marksPartitions).map {
+            TopicPartition(topic: topics.marks, partition: Int32($0), offset: KafkaOffset.beginning)
+        })
+        let deadline = monotonicMicros() + 60_000_000
+        var restored = 0
+        while marksAtEnd.count < marksPartitions {
+            guard monotonicMicros() < deadline else { throw ConfigError("topics.marks", "timed out restoring \(topics.marks)") }
+            restored += try pollMarks(now: monotonicMicros(), timeout: .milliseconds(100))
+        }
+        logger.info("marks table restored", metadata: ["records": "\(restored)", "instruments": "\(marks.count)"])
+    }
+
+    func define(_ instrument: Instrument) {
+        instruments[instrument.symbol] = instrument
+        for p in tasks.keys { tasks[p]!.stage.define(instrument) }
+    }
+
+    /// Creates the task of a newly assigned partition: the instruments and the marks table as they stand.
+    func assign(_ partition: Int32) {
+        guard tasks[partition] == nil else { return }
+        var task = AccountTask(configuration: configuration.margin,
+                               allowedLateness: configuration.instrumentStage.allowedLatenessMicros)
+        for instrument in instruments.values.sorted(by: { $0.symbol < $1.symbol }) { task.stage.define(instrument) }
+        for (_, mark) in marks.sorted(by: { $0.key < $1.key }) { task.stage.observe(mark.record) }
+        tasks[partition] = task
+        let now = monotonicMicros()
+        next[partition] = [-1, -1]
+        lastArrival[partition] = [now, now]
+    }
+
+    func remove(_ partition: Int32) {
+        tasks[partition] = nil
+        next[partition] = nil
+        lastArrival[partition] = nil
+        accountsMaxTs[partition] = nil
+    }
+
+    var partitions: [Int32] { tasks.keys.sorted() }
+    var buffered: Int { tasks.values.reduce(0) { $0 + $1.buffered } }
+    var accountCount: Int { tasks.values.reduce(0) { $0 + $1.stage.accountCount } }
+
+    /// Decodes and buffers one `accounts` or `backstop-fills` message; a bad one goes to the DLQ at once.
+    func enqueue(_ message: KafkaMessage, source: AccountSource, now: Int64, emit: (OutputRecord) -> Void) {
+        let p = message.partition
+        guard tasks[p] != nil else { return }
+        next[p]![source.rawValue] = message.offset + 1
+        lastArrival[p]![source.rawValue] = now
+        let own = Origin(topic: source == .accounts ? topics.accounts : topics.fills, partition: p, offset: message.offset)
+        let decoded: Result<(AccountInput, Origin), DecodeError>
+        do throws(DecodeError) {
+            guard let value = message.value, value.count > 0 else { throw DecodeError(.decodeError, "empty value (tombstone)") }
+            switch source {
+            case .accounts:
+                decoded = .success((.account(try AccountEvent.decode(value)), own))
+            case .fills:
+                let fill = try FillRecord.decode(value)
+                decoded = .success((.fill(fill), sourceOrigin(of: message) ?? own))
+            }
+        } catch {
+            decoded = .failure(error)
+        }
+        switch decoded {
+        case .success(let (input, origin)):
+            if case .account(let e) = input { accountsMaxTs[p] = max(accountsMaxTs[p] ?? .min, e.ts) }
+            if case .fill(let f) = input { heard(from: origin, ts: f.trade.ts, now: now) }
+            tasks[p]!.enqueue(input, origin: origin, position: (source, message.offset),
+                              value: message.value.map { Array($0) }, emit: emit)
+        case .failure(let error):
+            rejected[error.reason, default: 0] += 1
+            emit(RejectedInput(origin: own, key: message.key.map { Array($0) }, value: message.value.map { Array($0) },
+                               error: error).dlqRecord(eventTime: tasks[p]!.eventTime == .min ? 0 : tasks[p]!.eventTime))
+        }
+    }
+
+    /// Reads what `backstop-marks` has; every mark goes to the table and to every task.
+    /// - Returns: the number of marks read.
+    @discardableResult
+    func pollMarks(now: Int64, timeout: Duration = .zero, emit: (OutputRecord) -> Void = { _ in }) throws -> Int {
+        var read = 0
+        while true {
+            let n = try marksConsumer.poll(into: marksBatch, timeout: read == 0 ? timeout : .zero)
+            guard n > 0 else { return read }
+            for i in 0..<n {
+                let m = marksBatch[i]
+                if let error = m.error {
+                    if error.code == .partitionEOF { marksAtEnd.insert(m.partition) } else {
+                        logger.warning("marks consumer error", metadata: ["error": "\(error)"])
+                    }
+                    continue
+                }
+                marksAtEnd.remove(m.partition)
+                marksNext[m.partition] = m.offset + 1
+                guard let value = m.value, value.count > 0 else { continue }
+                let record: MarkRecord
+                do throws(DecodeError) { record = try MarkRecord.decode(value) } catch {
+                    // Every instance reads the whole table: each would send its own copy to the DLQ.
+                    logger.warning("invalid mark ignored", metadata: [
+                        "partition": "\(m.partition)", "offset": "\(m.offset)", "error": "\(error)",
+                    ])
+                    continue
+                }
+                let origin = sourceOrigin(of: m) ?? Origin(topic: topics.marks, partition: m.partition, offset: m.offset)
+                marks[record.instrument] = (record, origin)
+                heard(from: origin, ts: record.ts, now: now)
+                for p in tasks.keys { tasks[p]!.enqueue(.mark(record), origin: origin, position: nil, emit: emit) }
+                read += 1
+            }
+        }
+    }
+
+    /// Applies, in every task, what the frontier allows.
+    func release(now: Int64, localSources: Set<Int32>, sourceCount: Int, canSkipAccounts: (Int32) -> Bool,
+                 fillsCaughtUp: (Int32) -> Bool, emit: (OutputRecord) -> Void) {
+        let maxIdle = configuration.kafka.maxIdleMicros
+        let marksCaughtUp = marksAtEnd.count == marksPartitions
+        for p in tasks.keys.sorted() where tasks[p]!.buffered > 0 {
+            var frontier = canSkipAccounts(p) ? Int64.max : accountsMaxTs[p] ?? .min
+            let caughtUp = marksCaughtUp && fillsCaughtUp(p)
+            let point = latestConsumedPoint(for: p)
+            for q in 0..<Int32(sourceCount) where frontier > .min {
+                let bound: Int64
+                if localSources.contains(q) {
+                    bound = point?.sourceEventTime[q] ?? .min
+                } else if caughtUp, now - (sourceArrival[q] ?? started) >= (sourceArrival[q] == nil ? 20 * maxIdle : maxIdle) {
+                    bound = .max
+                } else {
+                    bound = sourceMaxTs[q] ?? .min
+                }
+                frontier = min(frontier, bound)
+            }
+            tasks[p]!.release(before: frontier, emit: emit)
+        }
+        // Points older than the newest one every task has consumed are no longer needed.
+        if let keep = tasks.keys.compactMap({ consumedPointIndex(for: $0) }).min(), keep > 0 {
+            points.removeFirst(keep)
+        }
+    }
+
+    /// Records what this process's instrument tasks have committed (called after each commit).
+    func committed(_ point: CommitPoint) {
+        points.append(point)
+        if points.count > 256 { points.removeFirst(points.count - 256) }
+    }
+
+    /// Per task, the offsets to commit for `accounts`/p and `backstop-fills`/p.
+    func committableOffsets() -> [TopicPartition] {
+        var result: [TopicPartition] = []
+        for p in tasks.keys.sorted() {
+            for source in AccountSource.allCases {
+                if let offset = tasks[p]!.committableOffset(source) {
+                    result.append(TopicPartition(topic: source == .accounts ? topics.accounts : topics.fills,
+                                                 partition: p, offset: offset))
+                }
+            }
+        }
+        return result
+    }
+
+    /// The next offset read from `accounts`/p or `backstop-fills`/p (−1 before any) and the last arrival.
+    func position(_ p: Int32, _ source: AccountSource) -> (next: Int64, lastArrival: Int64)? {
+        guard let n = next[p], let a = lastArrival[p] else { return nil }
+        return (n[source.rawValue], a[source.rawValue])
+    }
+
+    private func latestConsumedPoint(for p: Int32) -> CommitPoint? {
+        consumedPointIndex(for: p).map { points[$0] }
+    }
+
+    private func consumedPointIndex(for p: Int32) -> Int? {
+        let fillsNext = next[p]?[AccountSource.fills.rawValue] ?? -1
+        return points.indices.last { i in
+            let point = points[i]
+            if let end = point.fillsEnd[p], fillsNext < end { return false }
+            return point.marksEnd.allSatisfy { (marksNext[$0.key] ?? -1) >= $0.value }
+        }
+    }
+
+    private func heard(from origin: Origin, ts: Int64, now: Int64) {
+        guard origin.topic == topics.quotes || origin.topic == topics.trades else { return }
+        sourceMaxTs[origin.partition] = max(sourceMaxTs[origin.partition] ?? .min, ts)
+        sourceArrival[origin.partition] = now
+    }
+
+    /// The `source` header (`<topic>/<partition>/<offset>`) as an origin.
+    private func sourceOrigin(of message: KafkaMessage) -> Origin? {
+        guard let header = message.header("source") else { return nil }
+        let text = String(decoding: header, as: UTF8.self)
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let partition = Int32(parts[parts.count - 2]), let offset = Int64(parts[parts.count - 1])
+        else { return nil }
+        return Origin(topic: parts.dropLast(2).joined(separator: "/"), partition: partition, offset: offset)
+    }
+}

@@ -1,0 +1,123 @@
+import Engine
+import Events
+import Foundation
+import Liquidity
+import Margin
+import Testing
+
+@Suite("Account task: merge order, lateness, offsets, read-back of marks and fills")
+struct AccountTaskTests {
+    let quotes0 = Origin(topic: "quotes", partition: 0, offset: 0)
+
+    func task() -> AccountTask {
+        var t = AccountTask(configuration: MarginConfiguration(), allowedLateness: 5_000_000)
+        t.stage.define(Instrument(symbol: "BTC-PERP", kind: .perpetual, underlying: "BTC",
+                                  tiers: [MarginTier(cap: 50_000, imr: 0.008, mmr: 0.004),
+                                          MarginTier(cap: 250_000, imr: 0.01, mmr: 0.005)]))
+        return t
+    }
+
+    func mark(_ price: Double, ts: Int64) -> MarkRecord {
+        MarkRecord(instrument: "BTC-PERP", ts: ts, mark: price, iv: nil, bids: [BookLevel(price: price - 0.5, size: 5)],
+                   asks: [BookLevel(price: price + 0.5, size: 5)], stress: 0)
+    }
+
+    func levels(_ out: [OutputRecord]) throws -> [String] {
+        try out.filter { $0.topic == .marginCalls }.map {
+            let o = try #require(try JSONSerialization.jsonObject(with: Data($0.value)) as? [String: Any])
+            return try #require(o["id"] as? String)
+        }
+    }
+
+    @Test("Inputs buffered out of order are applied in (ts, accounts, marks, fills) order, only below the frontier")
+    func mergeOrder() throws {
+        var t = task()
+        var out: [OutputRecord] = []
+        let emit: (OutputRecord) -> Void = { out.append($0) }
+        let accounts = Origin(topic: "accounts", partition: 0, offset: 0)
+        // Arrival order: the crash mark (ts 30) first, then the account's set-up (ts 10, 20), then a healthy mark
+        // at ts 20, which must come after the position (accounts before marks at equal ts).
+        t.enqueue(.mark(mark(61_000, ts: 30)), origin: Origin(topic: "quotes", partition: 0, offset: 9), position: nil, emit: emit)
+        t.enqueue(.account(AccountEvent(account: "a", ts: 10, id: "D", change: .deposit(asset: "USD", amount: 10_000))),
+                  origin: accounts, position: (.accounts, 0), emit: emit)
+        t.enqueue(.mark(mark(64_000, ts: 20)), origin: Origin(topic: "quotes", partition: 1, offset: 3), position: nil, emit: emit)
+        t.enqueue(.account(AccountEvent(account: "a", ts: 20, id: "P",
+                                        change: .position(instrument: "BTC-PERP", size: 3, entryPrice: 64_000))),
+                  origin: Origin(topic: "accounts", partition: 0, offset: 1), position: (.accounts, 1), emit: emit)
+        #expect(t.buffered == 4)
+        #expect(t.committableOffset(.accounts) == 0, "nothing applied: a restart re-reads from the first")
+
+        t.release(before: 30, emit: emit)
+        #expect(try levels(out).isEmpty, "at 64 000 the account is healthy; the crash mark (ts 30) is not below 30")
+        #expect(t.buffered == 1)
+        #expect(t.lastApplied?.ts == 20 && t.lastApplied?.rank == .mark, "the mark at ts 20 came after the position")
+        #expect(t.committableOffset(.accounts) == 2)
+
+        t.release(before: .max, emit: emit)
+        #expect(try levels(out) == ["a:margin_call:30"])
+    }
+
+    @Test("Equal ts: marks order by their source (topic, partition, offset), a trade's buyer fill before its seller's")
+    func tieBreaks() {
+        let a = AccountMergeKey(ts: 5, rank: .mark, source: Origin(topic: "quotes", partition: 0, offset: 9))
+        let b = AccountMergeKey(ts: 5, rank: .mark, source: Origin(topic: "quotes", partition: 1, offset: 1))
+        let c = AccountMergeKey(ts: 5, rank: .fill, source: Origin(topic: "trades", partition: 0, offset: 1), side: 0)
+        let d = AccountMergeKey(ts: 5, rank: .fill, source: Origin(topic: "trades", partition: 0, offset: 1), side: 1)
+        let e = AccountMergeKey(ts: 5, rank: .account, source: Origin(topic: "accounts", partition: 2, offset: 100))
+        #expect([d, c, b, a, e].sorted() == [e, a, b, c, d])
+    }
+
+    @Test("A late fill within allowed_lateness is applied at once; beyond it goes to the DLQ; a late mark only moves the table")
+    func lateness() throws {
+        var t = task()
+        var out: [OutputRecord] = []
+        let emit: (OutputRecord) -> Void = { out.append($0) }
+        t.enqueue(.account(AccountEvent(account: "a", ts: 10_000_000, id: "D", change: .deposit(asset: "USD", amount: 10_000))),
+                  origin: Origin(topic: "accounts", partition: 0, offset: 0), position: (.accounts, 0), emit: emit)
+        t.enqueue(.mark(mark(64_000, ts: 10_000_000)), origin: quotes0, position: nil, emit: emit)
+        t.release(before: .max, emit: emit)
+        let trade = Trade(instrument: "BTC-PERP", ts: 6_000_000, id: "T1", price: 64_000, size: 3, side: .buy, buyer: "a")
+        t.enqueue(.fill(FillRecord(account: "a", trade: trade, side: .buy)),
+                  origin: Origin(topic: "trades", partition: 0, offset: 4), position: (.fills, 0), emit: emit)
+        #expect(t.buffered == 0, "applied at once, not buffered behind the frontier")
+        #expect(out.contains { $0.topic == .accountMargin }, "the fill was applied: the account's margin changed")
+        out.removeAll()
+        var old = trade
+        old.ts = 1_000_000
+        old.id = "T0"
+        t.enqueue(.fill(FillRecord(account: "a", trade: old, side: .buy)),
+                  origin: Origin(topic: "trades", partition: 0, offset: 2), position: (.fills, 1), value: Array("{}".utf8),
+                  emit: emit)
+        let dlq = try #require(out.first { $0.topic == .dlq })
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(dlq.value)) as? [String: Any])
+        #expect(o["reason"] as? String == "late")
+        #expect(o["value"] as? String == "{}")
+        out.removeAll()
+        t.enqueue(.mark(mark(50_000, ts: 2_000_000)), origin: quotes0, position: nil, emit: emit)
+        #expect(out.isEmpty, "a late mark recomputes nothing")
+        t.enqueue(.mark(mark(50_000, ts: 20_000_000)), origin: quotes0, position: nil, emit: emit)
+        t.release(before: .max, emit: emit)
+        #expect(try levels(out) == ["a:bankruptcy:20000000"], "long 3 from 64 000 at 50 000 with 10 000: E < 0")
+    }
+
+    @Test("Marks and fills read back from their JSON equal what the instrument stage wrote, bit for bit")
+    func readBack() throws {
+        var m = MarkRecord(instrument: "BTC-28NOV25-60000-C", ts: 17, mark: 0.1 + 0.2, iv: 0.5512345678901234,
+                           bids: [BookLevel(price: 1.0 / 3.0, size: 2e-7)], asks: [BookLevel(price: 1e21, size: 3)], stress: 2)
+        var decoded = try m.encoded().withUnsafeBytes { try MarkRecord.decode($0) }
+        #expect(decoded == m && decoded.bids == m.bids && decoded.asks == m.asks && decoded.iv == m.iv)
+        m.iv = nil
+        decoded = try m.encoded().withUnsafeBytes { try MarkRecord.decode($0) }
+        #expect(decoded.iv == nil)
+
+        let trade = Trade(instrument: "ETH-PERP", ts: 9, id: "T-1", price: 3_349.4500000000003, size: 0.1 + 0.7, side: .sell,
+                          buyer: "b", seller: "s", fee: 0.0004)
+        for fill in FillRecord.fills(of: trade) {
+            let back = try fill.encoded().withUnsafeBytes { try FillRecord.decode($0) }
+            #expect(back.account == fill.account && back.side == fill.side && back.id == fill.id)
+            #expect(back.trade.price == trade.price && back.trade.size == trade.size && back.trade.fee == trade.fee
+                    && back.trade.ts == trade.ts && back.trade.instrument == trade.instrument)
+        }
+        #expect(throws: DecodeError.self) { try Array(#"{"account":"a"}"#.utf8).withUnsafeBytes { try FillRecord.decode($0) } }
+    }
+}
