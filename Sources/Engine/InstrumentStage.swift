@@ -118,12 +118,6 @@ public struct InstrumentStage: Sendable {
 
 }
 
-/// A trade's identity for de-duplication.
-struct TradeKey: Hashable, Sendable {
-    var instrument: String
-    var id: String
-}
-
 /// What a task reads from its stage while processing.
 struct TaskContext {
     let configuration: InstrumentStageConfiguration
@@ -149,9 +143,8 @@ struct InstrumentTask: Sendable {
     var nextStaleCheck = Int64.min
     /// First input time of instruments missing from the reference data.
     var unknownSince: [String: Int64] = [:]
-    /// Recently merged trades: (instrument, id) → ts, and their order for expiry.
-    var recentTrades: [TradeKey: Int64] = [:]
-    var recentTradeOrder = FIFO<(ts: Int64, key: TradeKey)>()
+    /// Recently merged trades: (instrument, id) → ts, forgotten in merge order.
+    var recentTrades = RecentTrades()
     var rejectedCounts: [RejectReason: Int] = [:]
 
     init(partition: Int32) { self.partition = partition }
@@ -232,16 +225,13 @@ struct InstrumentTask: Sendable {
     /// A trade whose (instrument, id) was merged within `dedup_window` is a duplicate. Remembers the trade.
     private mutating func deduplicate(_ trade: Trade, context: TaskContext) -> DecodeError? {
         let window = context.configuration.dedupWindowMicros
-        while let oldest = recentTradeOrder.first, oldest.ts < max(eventTime, trade.ts) - window {
-            let expired = recentTradeOrder.removeFirst()
-            if recentTrades[expired.key] == expired.ts { recentTrades[expired.key] = nil }
+        while let oldest = recentTrades.oldestTs, oldest < max(eventTime, trade.ts) - window {
+            recentTrades.removeOldest()
         }
-        let key = TradeKey(instrument: trade.instrument, id: trade.id)
-        if let seen = recentTrades[key], trade.ts - seen <= window {
+        if let seen = recentTrades.lastTs(instrument: trade.instrument, id: trade.id), trade.ts - seen <= window {
             return DecodeError(.duplicate, "trade '\(trade.id)' of \(trade.instrument) was already merged at ts \(seen)")
         }
-        recentTrades[key] = trade.ts
-        recentTradeOrder.append((trade.ts, key))
+        recentTrades.insert(instrument: trade.instrument, id: trade.id, ts: trade.ts)
         return nil
     }
 
