@@ -34,6 +34,17 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ value: String) { separator(); appendEscaped(value); needsComma = true }
 
+    /// Writes the string `"\(prefix)\(infix)\(number)"` (a record id such as `BTC-PERP:mark:1764000000000000`)
+    /// without building it first. `infix` must hold nothing that JSON escapes.
+    public mutating func string(_ prefix: String, _ infix: StaticString, _ number: Int64) {
+        separator()
+        appendEscaped(prefix, closing: false)
+        appendLiteral(infix)
+        appendInteger(number)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     public mutating func number(_ value: Double) {
         separator()
         if !value.isFinite {
@@ -97,8 +108,24 @@ public struct JSONWriter: Sendable {
 
     public mutating func integer(_ value: Int64) {
         separator()
-        bytes.append(contentsOf: String(value).utf8)
+        appendInteger(value)
         needsComma = true
+    }
+
+    /// The decimal digits of `value`, as `String(value)` has them, without building the string.
+    private mutating func appendInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     public mutating func integer(_ value: Int) { integer(Int64(value)) }
@@ -118,7 +145,8 @@ public struct JSONWriter: Sendable {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
 
-    private mutating func appendEscaped(_ s: String) {
+    /// Writes `s` as a JSON string; with `closing` false, leaves it open for more text.
+    private mutating func appendEscaped(_ s: String, closing: Bool = true) {
         bytes.append(UInt8(ascii: "\""))
         var text = s
         let plain = text.withUTF8 { utf8 -> Bool in
@@ -128,7 +156,7 @@ public struct JSONWriter: Sendable {
             return true
         }
         if plain {
-            bytes.append(UInt8(ascii: "\""))
+            if closing { bytes.append(UInt8(ascii: "\"")) }
             return
         }
         for c in s.utf8 {
@@ -145,7 +173,7 @@ public struct JSONWriter: Sendable {
             default: bytes.append(c)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        if closing { bytes.append(UInt8(ascii: "\"")) }
     }
 }
 

@@ -114,4 +114,31 @@ struct JSONWriterTests {
         #expect(String(decoding: w.bytes, as: UTF8.self) == #"[{"a":1},{"b":[2,3]},null]"#)
         #expect(foundationParse(w.bytes) != nil)
     }
+
+    /// Integers are written exactly as `String(_:)` writes them.
+    @Test func integersMatchStringInit() {
+        var rng = SplitMix64(seed: 7)
+        var values: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.min + 1, 1_764_000_000_000_000]
+        for _ in 0..<20_000 {
+            let bits = Int.random(in: 0...63, using: &rng)
+            values.append(Int64(truncatingIfNeeded: rng.next()) >> bits)
+        }
+        for value in values {
+            var w = JSONWriter()
+            w.integer(value)
+            #expect(String(decoding: w.bytes, as: UTF8.self) == String(value), "\(value)")
+        }
+    }
+
+    /// A composed string is the same bytes as the string built first, escapes included.
+    @Test(arguments: ["BTC-PERP", "BTC-28NOV25-60000-C", "", "quo\"te", "back\\slash", "tab\there", "é€😀", "\u{01}"])
+    func composedStringsMatchBuiltStrings(prefix: String) {
+        for ts in [Int64(0), 1_764_000_000_000_000, -5, Int64.min] {
+            var composed = JSONWriter()
+            composed.beginArray(); composed.integer(1); composed.string(prefix, ":mark:", ts); composed.endArray()
+            var built = JSONWriter()
+            built.beginArray(); built.integer(1); built.string("\(prefix):mark:\(ts)"); built.endArray()
+            #expect(composed.bytes == built.bytes, "\(prefix) \(ts)")
+        }
+    }
 }
