@@ -35,6 +35,9 @@ public struct InstrumentStage: Sendable {
     /// Reference data, a global table keyed by symbol.
     public private(set) var instruments: [String: Instrument] = [:]
     var tasks: [Int32: InstrumentTask] = [:]
+    /// Per partition, the largest `ts` of each input enqueued (not rejected): beside the tasks, not in them, so the
+    /// per-input ``fallbackTs(partition:kind:)`` reads two integers instead of copying a task out of the dictionary.
+    private var lastTs: [Int32: InputTimes] = [:]
     /// Rejected inputs by reason, since start.
     public private(set) var rejectedByReason: [RejectReason: Int] = [:]
 
@@ -52,18 +55,28 @@ public struct InstrumentStage: Sendable {
 
     /// Drops the tasks (and state) of `partitions`, as on a revoke.
     public mutating func remove(partitions: [Int32]) {
-        for p in partitions { tasks[p] = nil }
+        for p in partitions {
+            tasks[p] = nil
+            lastTs[p] = nil
+        }
     }
 
     /// The merge-time fallback for an input of `kind` on `partition` that has no usable `ts`.
     public func fallbackTs(partition: Int32, kind: InputKind) -> Int64 {
-        tasks[partition]?.lastTs[kind.rawValue] ?? Int64.min
+        lastTs[partition]?[kind] ?? Int64.min
     }
 
-    /// Buffers one input for its task.
-    public mutating func enqueue(_ input: PendingInput, partition: Int32) {
-        if tasks[partition] == nil { tasks[partition] = InstrumentTask(partition: partition) }
-        tasks[partition]!.enqueue(input)
+    /// Buffers one input for its task (moved in, not copied).
+    public mutating func enqueue(_ input: consuming PendingInput, partition: Int32) {
+        let index: Dictionary<Int32, InstrumentTask>.Index
+        if let found = tasks.index(forKey: partition) {
+            index = found
+        } else {
+            tasks[partition] = InstrumentTask(partition: partition)
+            index = tasks.index(forKey: partition)!
+        }
+        if case .rejected = input.payload {} else { lastTs[partition, default: InputTimes()].merge(input.ts, of: input.kind) }
+        tasks.values[index].enqueue(input)
     }
 
     /// Instruments with state, across tasks.
@@ -118,6 +131,26 @@ public struct InstrumentStage: Sendable {
 
 }
 
+/// The largest `ts` enqueued so far of each input of a partition.
+struct InputTimes: Sendable {
+    var quotes = Int64.min
+    var trades = Int64.min
+
+    subscript(kind: InputKind) -> Int64 {
+        switch kind {
+        case .quotes: quotes
+        case .trades: trades
+        }
+    }
+
+    mutating func merge(_ ts: Int64, of kind: InputKind) {
+        switch kind {
+        case .quotes: quotes = max(quotes, ts)
+        case .trades: trades = max(trades, ts)
+        }
+    }
+}
+
 /// What a task reads from its stage while processing.
 struct TaskContext {
     let configuration: InstrumentStageConfiguration
@@ -134,7 +167,6 @@ struct TaskContext {
 struct InstrumentTask: Sendable {
     let partition: Int32
     var queues: [FIFO<PendingInput>] = [FIFO(), FIFO()]
-    var lastTs: [Int64] = [Int64.min, Int64.min]
     var processedOffset: [Int64?] = [nil, nil]
     /// The task's event time: the largest `ts` merged so far.
     var eventTime = Int64.min
@@ -151,9 +183,8 @@ struct InstrumentTask: Sendable {
 
     var buffered: Int { queues[0].count + queues[1].count }
 
-    mutating func enqueue(_ input: PendingInput) {
+    mutating func enqueue(_ input: consuming PendingInput) {
         queues[input.kind.rawValue].append(input)
-        if case .rejected = input.payload {} else { lastTs[input.kind.rawValue] = max(lastTs[input.kind.rawValue], input.ts) }
     }
 
     mutating func setMultiplier(_ multiplier: Double, for symbol: String) {

@@ -133,6 +133,14 @@ public struct JSONWriter: Sendable {
     /// Writes an already encoded JSON value as is (the caller guarantees it is valid JSON on one line).
     public mutating func raw(_ json: some Collection<UInt8>) { separator(); bytes.append(contentsOf: json); needsComma = true }
 
+    /// ``raw(_:)`` for a slice of received bytes (a mark's levels): one copy, not the generic element loop, which
+    /// is all a caller in another module gets from the generic version.
+    public mutating func raw(_ json: ArraySlice<UInt8>) {
+        separator()
+        json.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        needsComma = true
+    }
+
     public mutating func bool(_ value: Bool) { separator(); appendLiteral(value ? "true" : "false"); needsComma = true }
 
     public mutating func null() { separator(); appendLiteral("null"); needsComma = true }
