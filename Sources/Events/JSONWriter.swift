@@ -67,6 +67,12 @@ public struct JSONWriter: Sendable {
     private mutating func appendShortDecimal(_ value: Double) -> Bool {
         let magnitude = abs(value)
         guard magnitude < 1e15, magnitude >= 1e-8 || value == 0 else { return false }
+        // Full-precision values (most metrics) fail every k: reject them with one product instead of nine. If some k
+        // succeeds, value = fl(A/10^k) for an integer A, so value·10^8 lies within 2·10^8·ulp(value) ≤ 2 ulp(s) of
+        // the integer A·10^(8−k), and s = fl(value·10^8) within 2.5 ulp(s) of it: below 2^40, within 2^-11. A
+        // fractional part past 2^-8 therefore means no k succeeds.
+        let s = magnitude * 1e8
+        if s < 0x1p40, abs(s - s.rounded()) > 0x1p-8 { return false }
         for k in 0...8 {
             let scaled = (magnitude * decimalPowers[k]).rounded()
             guard scaled < 9_007_199_254_740_992 else { return false }
