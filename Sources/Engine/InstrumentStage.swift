@@ -35,6 +35,9 @@ public struct InstrumentStage: Sendable {
     /// Reference data, a global table keyed by symbol.
     public private(set) var instruments: [String: Instrument] = [:]
     var tasks: [Int32: InstrumentTask] = [:]
+    /// Per partition, the largest `ts` of each input enqueued (not rejected): beside the tasks, not in them, so the
+    /// per-input ``fallbackTs(partition:kind:)`` reads two integers instead of copying a task out of the dictionary.
+    private var lastTs: [Int32: InputTimes] = [:]
     /// Rejected inputs by reason, since start.
     public private(set) var rejectedByReason: [RejectReason: Int] = [:]
 
@@ -52,18 +55,28 @@ public struct InstrumentStage: Sendable {
 
     /// Drops the tasks (and state) of `partitions`, as on a revoke.
     public mutating func remove(partitions: [Int32]) {
-        for p in partitions { tasks[p] = nil }
+        for p in partitions {
+            tasks[p] = nil
+            lastTs[p] = nil
+        }
     }
 
     /// The merge-time fallback for an input of `kind` on `partition` that has no usable `ts`.
     public func fallbackTs(partition: Int32, kind: InputKind) -> Int64 {
-        tasks[partition]?.lastTs[kind.rawValue] ?? Int64.min
+        lastTs[partition]?[kind] ?? Int64.min
     }
 
-    /// Buffers one input for its task.
-    public mutating func enqueue(_ input: PendingInput, partition: Int32) {
-        if tasks[partition] == nil { tasks[partition] = InstrumentTask(partition: partition) }
-        tasks[partition]!.enqueue(input)
+    /// Buffers one input for its task (moved in, not copied).
+    public mutating func enqueue(_ input: consuming PendingInput, partition: Int32) {
+        let index: Dictionary<Int32, InstrumentTask>.Index
+        if let found = tasks.index(forKey: partition) {
+            index = found
+        } else {
+            tasks[partition] = InstrumentTask(partition: partition)
+            index = tasks.index(forKey: partition)!
+        }
+        if case .rejected = input.payload {} else { lastTs[partition, default: InputTimes()].merge(input.ts, of: input.kind) }
+        tasks.values[index].enqueue(input)
     }
 
     /// Instruments with state, across tasks.
@@ -124,10 +137,24 @@ public struct InstrumentStage: Sendable {
 
 }
 
-/// A trade's identity for de-duplication.
-struct TradeKey: Hashable, Sendable {
-    var instrument: String
-    var id: String
+/// The largest `ts` enqueued so far of each input of a partition.
+struct InputTimes: Sendable {
+    var quotes = Int64.min
+    var trades = Int64.min
+
+    subscript(kind: InputKind) -> Int64 {
+        switch kind {
+        case .quotes: quotes
+        case .trades: trades
+        }
+    }
+
+    mutating func merge(_ ts: Int64, of kind: InputKind) {
+        switch kind {
+        case .quotes: quotes = max(quotes, ts)
+        case .trades: trades = max(trades, ts)
+        }
+    }
 }
 
 /// What a task reads from its stage while processing.
@@ -146,7 +173,6 @@ struct TaskContext {
 struct InstrumentTask: Sendable {
     let partition: Int32
     var queues: [FIFO<PendingInput>] = [FIFO(), FIFO()]
-    var lastTs: [Int64] = [Int64.min, Int64.min]
     var processedOffset: [Int64?] = [nil, nil]
     /// The task's event time: the largest `ts` merged so far.
     var eventTime = Int64.min
@@ -155,18 +181,16 @@ struct InstrumentTask: Sendable {
     var nextStaleCheck = Int64.min
     /// First input time of instruments missing from the reference data.
     var unknownSince: [String: Int64] = [:]
-    /// Recently merged trades: (instrument, id) → ts, and their order for expiry.
-    var recentTrades: [TradeKey: Int64] = [:]
-    var recentTradeOrder = FIFO<(ts: Int64, key: TradeKey)>()
+    /// Recently merged trades: (instrument, id) → ts, forgotten in merge order.
+    var recentTrades = RecentTrades()
     var rejectedCounts: [RejectReason: Int] = [:]
 
     init(partition: Int32) { self.partition = partition }
 
     var buffered: Int { queues[0].count + queues[1].count }
 
-    mutating func enqueue(_ input: PendingInput) {
+    mutating func enqueue(_ input: consuming PendingInput) {
         queues[input.kind.rawValue].append(input)
-        if case .rejected = input.payload {} else { lastTs[input.kind.rawValue] = max(lastTs[input.kind.rawValue], input.ts) }
     }
 
     mutating func setMultiplier(_ multiplier: Double, for symbol: String) {
@@ -238,16 +262,13 @@ struct InstrumentTask: Sendable {
     /// A trade whose (instrument, id) was merged within `dedup_window` is a duplicate. Remembers the trade.
     private mutating func deduplicate(_ trade: Trade, context: TaskContext) -> DecodeError? {
         let window = context.configuration.dedupWindowMicros
-        while let oldest = recentTradeOrder.first, oldest.ts < max(eventTime, trade.ts) - window {
-            let expired = recentTradeOrder.removeFirst()
-            if recentTrades[expired.key] == expired.ts { recentTrades[expired.key] = nil }
+        while let oldest = recentTrades.oldestTs, oldest < max(eventTime, trade.ts) - window {
+            recentTrades.removeOldest()
         }
-        let key = TradeKey(instrument: trade.instrument, id: trade.id)
-        if let seen = recentTrades[key], trade.ts - seen <= window {
+        if let seen = recentTrades.lastTs(instrument: trade.instrument, id: trade.id), trade.ts - seen <= window {
             return DecodeError(.duplicate, "trade '\(trade.id)' of \(trade.instrument) was already merged at ts \(seen)")
         }
-        recentTrades[key] = trade.ts
-        recentTradeOrder.append((trade.ts, key))
+        recentTrades.insert(instrument: trade.instrument, id: trade.id, ts: trade.ts)
         return nil
     }
 

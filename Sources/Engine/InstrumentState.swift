@@ -21,10 +21,12 @@ struct InstrumentState: Sendable {
         self.lastOrigin = lastOrigin
         triggers = rules.map { $0.applies(to: metrics.symbol) ? TriggerTracker(levels: $0.levels.count) : nil }
         lastQuoteTs = firstTs
+        key = Array(metrics.symbol.utf8)
     }
 
     var symbol: String { metrics.symbol }
-    var key: [UInt8] { Array(symbol.utf8) }
+    /// The output key (the symbol's bytes), built once and shared by every record.
+    let key: [UInt8]
 
     /// The highest severity among the active triggers (rules and `stale-market`).
     var stress: Int {

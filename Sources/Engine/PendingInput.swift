@@ -69,7 +69,7 @@ struct FIFO<Element> {
         return storage.withUnsafeBufferPointer { read($0[head]!) }
     }
 
-    mutating func append(_ element: Element) { storage.append(element) }
+    mutating func append(_ element: consuming Element) { storage.append(element) }
 
     /// Moves the first element out (no copy, no retain).
     mutating func removeFirst() -> Element {

@@ -3,6 +3,59 @@ extension JSONReader {
     /// values, which validation then rejects.
     public mutating func readDouble() throws(DecodeError) -> Double {
         skipWhitespace()
+        if let value = readPlainDecimal() { return value }
+        return try readAnyDouble()
+    }
+
+    /// The common case in one pass over local registers: `-?digits(.digits)?` with at most 18 digits, not followed
+    /// by an exponent, and within Clinger's fast path (at most 15 significant digits, a power of ten ≤ 10^22). It
+    /// computes exactly what ``readAnyDouble()`` computes for such text, so the value is the same double.
+    /// - Returns: nil, with the position unchanged, for anything else (the general reader takes it from there).
+    @inline(__always)
+    private mutating func readPlainDecimal() -> Double? {
+        let count = bytes.count
+        guard position < count, let base = bytes.baseAddress else { return nil }
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        var i = position
+        let negative = p[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0  // significant digits, as the general reader counts them
+        var total = 0  // every digit read
+        while i < count, case let d = p[i] &- UInt8(ascii: "0"), d < 10 {
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            if mantissa != 0 { digits += 1 }
+            total += 1
+            i += 1
+        }
+        guard total > 0 else { return nil }
+        var fractionDigits = 0
+        if i < count, p[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < count, case let d = p[i] &- UInt8(ascii: "0"), d < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                if mantissa != 0 { digits += 1 }
+                fractionDigits += 1
+                total += 1
+                i += 1
+            }
+            guard fractionDigits > 0 else { return nil }
+        }
+        guard total <= 18, digits <= 15, mantissa < (1 << 53), fractionDigits <= 22 else { return nil }
+        if i < count, p[i] | 0x20 == UInt8(ascii: "e") { return nil }
+        position = i
+        var value = Double(mantissa)
+        if fractionDigits > 0 {
+            value /= powersOfTen[fractionDigits]
+        } else {
+            value *= powersOfTen[0]
+        }
+        return negative ? -value : value
+    }
+
+    /// Reads any number (see ``readDouble()``): exponents, long mantissas, `NaN` and `Infinity` tokens.
+    private mutating func readAnyDouble() throws(DecodeError) -> Double {
+        skipWhitespace()
         guard !atEnd else { throw error("unexpected end of input") }
         let start = position
         var negative = false

@@ -161,14 +161,22 @@ public struct JSONReader {
         guard !atEnd, bytes[position] == UInt8(ascii: "\"") else { throw mismatch("a string") }
         position += 1
         let start = position
+        var isASCII = true
         while position < bytes.count {
             let c = bytes[position]
             if c == UInt8(ascii: "\"") {
-                guard let s = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-                else { throw error("invalid UTF-8 in string") }
+                let text = UnsafeRawBufferPointer(rebasing: bytes[start..<position])
+                // ASCII (symbols, ids) is valid UTF-8 as it is: decoding it cannot repair anything, and skips the
+                // validating initializer's slower path.
+                if isASCII {
+                    position += 1
+                    return String(decoding: text, as: UTF8.self)
+                }
+                guard let s = String(validating: text, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
                 position += 1
                 return s
             }
+            if c >= 0x80 { isASCII = false }
             if c == UInt8(ascii: "\\") { return try readEscapedString(from: start) }
             if c < 0x20 { throw error("control character in string") }
             position += 1

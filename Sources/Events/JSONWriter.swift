@@ -34,6 +34,17 @@ public struct JSONWriter: Sendable {
 
     public mutating func string(_ value: String) { separator(); appendEscaped(value); needsComma = true }
 
+    /// Writes the string `"\(prefix)\(infix)\(number)"` (a record id such as `BTC-PERP:mark:1764000000000000`)
+    /// without building it first. `infix` must hold nothing that JSON escapes.
+    public mutating func string(_ prefix: String, _ infix: StaticString, _ number: Int64) {
+        separator()
+        appendEscaped(prefix, closing: false)
+        appendLiteral(infix)
+        appendInteger(number)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     public mutating func number(_ value: Double) {
         separator()
         if !value.isFinite {
@@ -56,6 +67,12 @@ public struct JSONWriter: Sendable {
     private mutating func appendShortDecimal(_ value: Double) -> Bool {
         let magnitude = abs(value)
         guard magnitude < 1e15, magnitude >= 1e-8 || value == 0 else { return false }
+        // Full-precision values (most metrics) fail every k: reject them with one product instead of nine. If some k
+        // succeeds, value = fl(A/10^k) for an integer A, so value·10^8 lies within 2·10^8·ulp(value) ≤ 2 ulp(s) of
+        // the integer A·10^(8−k), and s = fl(value·10^8) within 2.5 ulp(s) of it: below 2^40, within 2^-11. A
+        // fractional part past 2^-8 therefore means no k succeeds.
+        let s = magnitude * 1e8
+        if s < 0x1p40, abs(s - s.rounded()) > 0x1p-8 { return false }
         for k in 0...8 {
             let scaled = (magnitude * decimalPowers[k]).rounded()
             guard scaled < 9_007_199_254_740_992 else { return false }
@@ -97,14 +114,38 @@ public struct JSONWriter: Sendable {
 
     public mutating func integer(_ value: Int64) {
         separator()
-        bytes.append(contentsOf: String(value).utf8)
+        appendInteger(value)
         needsComma = true
+    }
+
+    /// The decimal digits of `value`, as `String(value)` has them, without building the string.
+    private mutating func appendInteger(_ value: Int64) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var rest = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var start = buffer.count
+            repeat {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
     }
 
     public mutating func integer(_ value: Int) { integer(Int64(value)) }
 
     /// Writes an already encoded JSON value as is (the caller guarantees it is valid JSON on one line).
     public mutating func raw(_ json: some Collection<UInt8>) { separator(); bytes.append(contentsOf: json); needsComma = true }
+
+    /// ``raw(_:)`` for a slice of received bytes (a mark's levels): one copy, not the generic element loop, which
+    /// is all a caller in another module gets from the generic version.
+    public mutating func raw(_ json: ArraySlice<UInt8>) {
+        separator()
+        json.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        needsComma = true
+    }
 
     public mutating func bool(_ value: Bool) { separator(); appendLiteral(value ? "true" : "false"); needsComma = true }
 
@@ -118,7 +159,8 @@ public struct JSONWriter: Sendable {
         if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
 
-    private mutating func appendEscaped(_ s: String) {
+    /// Writes `s` as a JSON string; with `closing` false, leaves it open for more text.
+    private mutating func appendEscaped(_ s: String, closing: Bool = true) {
         bytes.append(UInt8(ascii: "\""))
         var text = s
         let plain = text.withUTF8 { utf8 -> Bool in
@@ -128,7 +170,7 @@ public struct JSONWriter: Sendable {
             return true
         }
         if plain {
-            bytes.append(UInt8(ascii: "\""))
+            if closing { bytes.append(UInt8(ascii: "\"")) }
             return
         }
         for c in s.utf8 {
@@ -145,7 +187,7 @@ public struct JSONWriter: Sendable {
             default: bytes.append(c)
             }
         }
-        bytes.append(UInt8(ascii: "\""))
+        if closing { bytes.append(UInt8(ascii: "\"")) }
     }
 }
 

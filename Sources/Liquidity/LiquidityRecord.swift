@@ -61,7 +61,7 @@ public struct LiquidityRecord: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var w = JSONWriter(capacity: 640)
         w.beginObject()
-        w.key("id"); w.string(id)
+        w.key("id"); w.string(instrument, ":metrics:", ts)
         w.key("instrument"); w.string(instrument)
         w.key("start"); w.integer(start)
         w.key("ts"); w.integer(ts)

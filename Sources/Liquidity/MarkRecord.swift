@@ -36,7 +36,7 @@ public struct MarkRecord: Sendable, Equatable {
     public func encoded() -> [UInt8] {
         var w = JSONWriter(capacity: 128 + 40 * (bids.count + asks.count))
         w.beginObject()
-        w.key("id"); w.string(id)
+        w.key("id"); w.string(instrument, ":mark:", ts)
         w.key("instrument"); w.string(instrument)
         w.key("ts"); w.integer(ts)
         w.key("mark"); w.number(mark)

@@ -114,4 +114,74 @@ struct JSONWriterTests {
         #expect(String(decoding: w.bytes, as: UTF8.self) == #"[{"a":1},{"b":[2,3]},null]"#)
         #expect(foundationParse(w.bytes) != nil)
     }
+
+    /// Integers are written exactly as `String(_:)` writes them.
+    @Test func integersMatchStringInit() {
+        var rng = SplitMix64(seed: 7)
+        var values: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, Int64.max, Int64.min, Int64.min + 1, 1_764_000_000_000_000]
+        for _ in 0..<20_000 {
+            let bits = Int.random(in: 0...63, using: &rng)
+            values.append(Int64(truncatingIfNeeded: rng.next()) >> bits)
+        }
+        for value in values {
+            var w = JSONWriter()
+            w.integer(value)
+            #expect(String(decoding: w.bytes, as: UTF8.self) == String(value), "\(value)")
+        }
+    }
+
+    /// A composed string is the same bytes as the string built first, escapes included.
+    @Test(arguments: ["BTC-PERP", "BTC-28NOV25-60000-C", "", "quo\"te", "back\\slash", "tab\there", "é€😀", "\u{01}"])
+    func composedStringsMatchBuiltStrings(prefix: String) {
+        for ts in [Int64(0), 1_764_000_000_000_000, -5, Int64.min] {
+            var composed = JSONWriter()
+            composed.beginArray(); composed.integer(1); composed.string(prefix, ":mark:", ts); composed.endArray()
+            var built = JSONWriter()
+            built.beginArray(); built.integer(1); built.string("\(prefix):mark:\(ts)"); built.endArray()
+            #expect(composed.bytes == built.bytes, "\(prefix) \(ts)")
+        }
+    }
+
+    /// The number form before the quick rejection of full-precision values: the smallest k ≤ 8 with
+    /// `m/10^k` reading back exactly, else Swift's `description`.
+    static func referenceNumber(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        let magnitude = abs(value)
+        if magnitude < 1e15, magnitude >= 1e-8 || value == 0 {
+            let powers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8]
+            for k in 0...8 {
+                let scaled = (magnitude * powers[k]).rounded()
+                guard scaled < 9_007_199_254_740_992 else { break }
+                guard scaled / powers[k] == magnitude else { continue }
+                let sign = value < 0 || (value == 0 && value.sign == .minus) ? "-" : ""
+                var digits = String(UInt64(scaled))
+                if k == 0 { return sign + digits + ".0" }
+                if digits.count <= k { digits = String(repeating: "0", count: k - digits.count + 1) + digits }
+                return sign + digits.dropLast(k) + "." + digits.suffix(k)
+            }
+        }
+        return value.description
+    }
+
+    /// Numbers are written as before the quick rejection: decimals on a grid, full-precision values, all magnitudes.
+    @Test func numbersMatchTheReferenceForm() {
+        var rng = SplitMix64(seed: 0x5EED)
+        var mismatches: [String] = []
+        for i in 0..<1_000_000 {
+            let value: Double
+            switch i % 5 {
+            case 0: value = Double(bitPattern: rng.next())  // any exponent
+            case 1: value = Double(Int64.random(in: -(1 << 50)...(1 << 50), using: &rng)) / [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9][i % 10]
+            case 2: value = Double.random(in: -1e6...1e6, using: &rng)  // full precision
+            case 3: value = Double.random(in: 0..<1, using: &rng) * [1e-9, 1e-6, 1e-3, 1, 1e3, 1e9, 1e14, 1e16][i % 8]
+            default: value = Double(Int64.random(in: 0...9_999_999, using: &rng)) * 1e-7 + Double(Int64.random(in: 0...1 << 20, using: &rng))
+            }
+            var w = JSONWriter()
+            w.number(value)
+            let got = String(decoding: w.bytes, as: UTF8.self)
+            let want = Self.referenceNumber(value)
+            if got != want, mismatches.count < 5 { mismatches.append("\(value.bitPattern): \(got) != \(want)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
 }

@@ -1,0 +1,131 @@
+/// The trades a task merged within the de-duplication window (SPEC §8 `dedup_window`): for each (instrument, id)
+/// the `ts` of its latest merge, forgotten in merge order once older than the window.
+///
+/// Kept compact, since a busy task remembers a minute of trades: the entries sit in one ring, in merge order
+/// (instrument as a small interned number, id, ts), and an open-addressing index (linear probing, at most half
+/// full) maps a key to the ring position of its latest entry. Per remembered trade that is 32 bytes of ring and at
+/// most 16 bytes of index, where a dictionary plus an order queue of `String` pairs took several times that.
+///
+/// The same answers as a `[(instrument, id): ts]` dictionary with a FIFO of `(ts, key)` that forgets an entry only
+/// while the dictionary still holds that entry's `ts`: a key's live entries have strictly increasing `ts` (a new one
+/// is admitted only past the window of the latest), so "the dictionary holds its ts" is "it is the key's latest".
+///
+/// - Complexity: O(1) expected per lookup, insertion and expiry; the ring and the index double when full.
+struct RecentTrades: Sendable {
+    private struct Entry: Sendable {
+        var ts: Int64
+        var id: String
+        var instrument: UInt32
+    }
+
+    /// Instrument symbols seen, numbered in order of first sight (a task has few).
+    private var symbols: [String: UInt32] = [:]
+    /// Entries in merge order: `count` of them from `head`, wrapping; capacity is a power of two (or zero).
+    private var ring: [Entry?] = []
+    private var head = 0
+    private(set) var count = 0
+    /// Ring positions, -1 where empty; twice the ring's capacity.
+    private var index: [Int32] = []
+
+    init() {}
+
+    /// The `ts` of the oldest remembered trade, nil when none is.
+    var oldestTs: Int64? { count == 0 ? nil : ring[head]!.ts }
+
+    /// Forgets the oldest remembered trade.
+    mutating func removeOldest() {
+        precondition(count > 0, "no trade to forget")
+        let position = head
+        let entry = ring[position]!
+        ring[position] = nil
+        head = (head + 1) & (ring.count - 1)
+        count -= 1
+        // Only the key's latest entry is indexed: an older one has nothing to remove.
+        var slot = bucket(instrument: entry.instrument, id: entry.id)
+        let mask = index.count - 1
+        while index[slot] >= 0 {
+            if Int(index[slot]) == position { removeSlot(slot); return }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// The `ts` of the latest remembered merge of (instrument, id), if any.
+    func lastTs(instrument: String, id: String) -> Int64? {
+        guard count > 0, let number = symbols[instrument] else { return nil }
+        let slot = find(instrument: number, id: id)
+        return index[slot] >= 0 ? ring[Int(index[slot])]!.ts : nil
+    }
+
+    /// Remembers a merge of (instrument, id) at `ts`, which becomes the key's latest (its newest entry).
+    mutating func insert(instrument: String, id: String, ts: Int64) {
+        let number: UInt32
+        if let known = symbols[instrument] {
+            number = known
+        } else {
+            number = UInt32(symbols.count)
+            symbols[instrument] = number
+        }
+        if count == ring.count { grow() }
+        let position = (head + count) & (ring.count - 1)
+        ring[position] = Entry(ts: ts, id: id, instrument: number)
+        count += 1
+        let slot = find(instrument: number, id: id)
+        index[slot] = Int32(position)
+    }
+
+    /// The slot holding the key, or the empty slot where it would go.
+    private func find(instrument: UInt32, id: String) -> Int {
+        let mask = index.count - 1
+        var slot = bucket(instrument: instrument, id: id)
+        while index[slot] >= 0 {
+            let entry = ring[Int(index[slot])]!
+            if entry.instrument == instrument, entry.id == id { return slot }
+            slot = (slot + 1) & mask
+        }
+        return slot
+    }
+
+    private func bucket(instrument: UInt32, id: String) -> Int {
+        var hasher = Hasher()
+        hasher.combine(instrument)
+        hasher.combine(id)
+        return hasher.finalize() & (index.count - 1)
+    }
+
+    /// Empties a slot, moving later entries of its probe run back so every key stays reachable from its bucket.
+    private mutating func removeSlot(_ removed: Int) {
+        let mask = index.count - 1
+        var hole = removed
+        var slot = (hole + 1) & mask
+        while index[slot] >= 0 {
+            let entry = ring[Int(index[slot])]!
+            let home = bucket(instrument: entry.instrument, id: entry.id)
+            // Move the entry into the hole unless its home lies cyclically in (hole, slot].
+            if (slot - home) & mask >= (slot - hole) & mask {
+                index[hole] = index[slot]
+                hole = slot
+            }
+            slot = (slot + 1) & mask
+        }
+        index[hole] = -1
+    }
+
+    /// Doubles the ring (oldest entry first again) and rebuilds the index over it.
+    private mutating func grow() {
+        let capacity = max(16, ring.count * 2)
+        precondition(capacity <= 1 << 30, "too many trades in the de-duplication window")
+        var entries: [Entry?] = []
+        entries.reserveCapacity(capacity)
+        for i in 0..<count { entries.append(ring[(head + i) & (ring.count - 1)]) }
+        entries.append(contentsOf: repeatElement(nil, count: capacity - count))
+        ring = entries
+        head = 0
+        index = Array(repeating: -1, count: capacity * 2)
+        // Only each key's latest entry is indexed: in merge order, a later entry of a key replaces an earlier one.
+        for position in 0..<count {
+            let entry = ring[position]!
+            let slot = find(instrument: entry.instrument, id: entry.id)
+            index[slot] = Int32(position)
+        }
+    }
+}
