@@ -1,6 +1,8 @@
 import CHeapStats
 import Events
+import Engine
 import Foundation
+import Liquidity
 import Margin
 
 /// In-process account-stage figures for `make bench`: standard-margin recomputations, Black-76 revaluations, and
@@ -61,5 +63,54 @@ enum MarginBench {
         withExtendedLifetime(accounts) {}
         print("bytes_per_account_10_positions: \(bytes)")
         if checksum.isNaN { print("checksum: \(checksum)") }
+        millionAccounts()
+    }
+
+    /// One process holding 1 000 000 accounts in the account stage itself (index, levels, snapshot state
+    /// included): each deposits USD and opens three of ten perpetuals through `accounts` events, every event
+    /// recomputing its margin. Prints the process's resident memory before and after.
+    static func millionAccounts(count: Int = 1_000_000) {
+        let rssBefore = residentBytes()
+        let heapBefore = Int(backstop_heap_in_use())
+        var task = AccountTask(configuration: MarginConfiguration(), allowedLateness: 0)
+        for i in 0..<10 {
+            let symbol = "P\(i)-PERP"
+            task.stage.define(Instrument(symbol: symbol, kind: .perpetual, underlying: "U\(i)", multiplier: 1,
+                                         tiers: [MarginTier(cap: 50_000, imr: 0.008, mmr: 0.004),
+                                                 MarginTier(cap: 250_000, imr: 0.01, mmr: 0.005)]))
+            task.stage.observe(MarkRecord(instrument: symbol, ts: 0, mark: 1_000, iv: nil, bids: [BookLevel(price: 999.5, size: 50)],
+                                          asks: [BookLevel(price: 1_000.5, size: 50)], stress: 0))
+        }
+        let origin = Origin(topic: "accounts", partition: 0, offset: 0)
+        var outputs = 0
+        let started = DispatchTime.now().uptimeNanoseconds
+        for k in 0..<count {
+            let id = "acct-\(k)"
+            var events = [AccountEvent(account: id, ts: 1, id: "D", change: .deposit(asset: "USD", amount: 10_000 + Double(k % 1_000)))]
+            for j in 0..<3 {
+                events.append(AccountEvent(account: id, ts: 1, id: "P\(j)",
+                                           change: .position(instrument: "P\((k + 3 * j) % 10)-PERP", size: Double(1 + (k + j) % 5),
+                                                             entryPrice: 990)))
+            }
+            for e in events { task.stage.apply(e, origin: origin, emit: { _ in outputs += 1 }) }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let heap = Int(backstop_heap_in_use()) - heapBefore
+        let rss = residentBytes()
+        withExtendedLifetime(task) {}
+        print("accounts_in_stage: \(task.stage.accountCount)")
+        print("account_events_per_s: \(Int(Double(count * 4) / seconds))")
+        print("account_stage_heap_bytes_per_account: \(heap / count)")
+        print("resident_bytes_1m_accounts: \(rss)")
+        print("resident_bytes_before_accounts: \(rssBefore)")
+        if outputs < 0 { print(outputs) }
+    }
+
+    /// VmRSS of this process, from /proc/self/status (0 where unavailable).
+    static func residentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        let kb = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kb * 1024
     }
 }
