@@ -15,6 +15,8 @@ public struct AccountStage: Sendable {
     /// pricing their non-USD balances.
     var concerned: [String: Set<String>] = [:]
     public private(set) var marginCalls: [MarginLevel: Int] = [:]
+    /// Accounts whose state changed since ``takeChanged()``: what a changelog must write.
+    private var changed: Set<String> = []
 
     struct AccountState: Sendable {
         var account = Account()
@@ -48,6 +50,7 @@ public struct AccountStage: Sendable {
                 .dlqRecord(eventTime: event.ts))
         }
         accounts[event.account, default: AccountState()].account.apply(event.change)
+        changed.insert(event.account)
         index(event.account)
         evaluate(event.account, now: event.ts, cause: ("account", nil), origin: origin, emit: emit)
     }
@@ -72,11 +75,12 @@ public struct AccountStage: Sendable {
     public mutating func apply(_ fill: FillRecord, origin: Origin, emit: (OutputRecord) -> Void) {
         guard let instrument = market.instrument(fill.trade.instrument) else { return }
         accounts[fill.account, default: AccountState()].account.apply(fill: fill.trade, side: fill.side, instrument: instrument)
+        changed.insert(fill.account)
         index(fill.account)
         evaluate(fill.account, now: fill.trade.ts, cause: ("fill", fill.trade.instrument), origin: origin, emit: emit)
     }
 
-    private mutating func index(_ id: String) {
+    fileprivate mutating func index(_ id: String) {
         guard let state = accounts[id] else { return }
         for p in state.account.positions {
             concerned[p.instrument, default: []].insert(id)
@@ -108,6 +112,7 @@ public struct AccountStage: Sendable {
                               origin: origin))
             state.lastSnapshotTs = now
             state.lastSnapshot = summary
+            changed.insert(id)
         } else if summary != state.lastSnapshot,
                   state.lastSnapshotTs.map({ now - $0 >= configuration.snapshotIntervalMicros }) ?? true {
             let snapshot = market.snapshot(of: state.account, now: now)
@@ -117,6 +122,7 @@ public struct AccountStage: Sendable {
                               origin: origin))
             state.lastSnapshotTs = now
             state.lastSnapshot = summary
+            changed.insert(id)
         }
         accounts[id] = state
     }
@@ -164,5 +170,130 @@ public struct AccountStage: Sendable {
         w.endObject()
         w.endObject()
         return w.bytes
+    }
+}
+
+// MARK: - Changelog
+
+extension AccountStage {
+    /// The accounts changed since the last call, sorted (each one's state goes to the changelog).
+    public mutating func takeChanged() -> [String] {
+        defer { changed.removeAll(keepingCapacity: true) }
+        return changed.sorted()
+    }
+
+    /// One account's whole state as a changelog value: balances and positions in their order, mode, level, the
+    /// last snapshot (time and numbers, which decide the next one) and the ids used at the last instant.
+    public func encodedState(of id: String) -> [UInt8]? {
+        guard let state = accounts[id] else { return nil }
+        var w = JSONWriter(capacity: 256 + 64 * state.account.positions.count)
+        w.beginObject()
+        w.key("v"); w.integer(1)
+        w.key("mode"); w.string(state.account.mode.rawValue)
+        w.key("level"); w.string(state.account.level.rawValue)
+        w.key("balances")
+        w.beginArray()
+        for b in state.account.balances { w.beginArray(); w.string(b.asset); w.number(b.amount); w.endArray() }
+        w.endArray()
+        w.key("positions")
+        w.beginArray()
+        for p in state.account.positions {
+            w.beginArray(); w.string(p.instrument); w.number(p.size); w.number(p.entryPrice); w.endArray()
+        }
+        w.endArray()
+        if let ts = state.lastSnapshotTs { w.key("snapshot_ts"); w.integer(ts) }
+        if let s = state.lastSnapshot {
+            w.key("snapshot")
+            w.beginArray()
+            w.number(s.equity); w.number(s.maintenance); w.number(s.initial); w.bool(s.hasExposure); w.string(s.mode.rawValue)
+            w.endArray()
+        }
+        if state.idTs != .min {
+            w.key("id_ts"); w.integer(state.idTs)
+            w.key("id_uses")
+            w.beginObject()
+            for (kind, n) in state.idUses.sorted(by: { $0.key < $1.key }) { w.key(kind); w.integer(Int64(n)) }
+            w.endObject()
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Restores one account from its changelog value (nil: a tombstone, the account is dropped).
+    /// - Throws: ``DecodeError`` for a value this version cannot read.
+    public mutating func restoreState(of id: String, from bytes: UnsafeRawBufferPointer?) throws(DecodeError) {
+        guard let bytes, bytes.count > 0 else { accounts[id] = nil; return }
+        var r = JSONReader(bytes)
+        var state = AccountState()
+        var mode = MarginMode.standard, level = MarginLevel.ok
+        var balances: [(String, Double)] = [], positions: [(String, Double, Double)] = []
+        try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+            if key == "v" {
+                let v = try r.readInt64()
+                guard v == 1 else { throw DecodeError(.invalidValue, "changelog version \(v) is not 1") }
+            } else if key == "mode" {
+                let text = try r.readString()
+                guard let m = MarginMode(rawValue: text) else { throw DecodeError(.invalidValue, "mode '\(text)'") }
+                mode = m
+            } else if key == "level" {
+                let text = try r.readString()
+                guard let l = MarginLevel(rawValue: text) else { throw DecodeError(.invalidValue, "level '\(text)'") }
+                level = l
+            } else if key == "balances" {
+                try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+                    var asset = "", amount = 0.0, i = 0
+                    try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+                        if i == 0 { asset = try r.readString() } else { amount = try r.readDouble() }
+                        i += 1
+                    }
+                    balances.append((asset, amount))
+                }
+            } else if key == "positions" {
+                try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+                    var instrument = "", size = 0.0, entry = 0.0, i = 0
+                    try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+                        switch i {
+                        case 0: instrument = try r.readString()
+                        case 1: size = try r.readDouble()
+                        default: entry = try r.readDouble()
+                        }
+                        i += 1
+                    }
+                    positions.append((instrument, size, entry))
+                }
+            } else if key == "snapshot_ts" {
+                state.lastSnapshotTs = try r.readInt64()
+            } else if key == "snapshot" {
+                var numbers: [Double] = [], exposure = false, snapshotMode = MarginMode.standard, i = 0
+                try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+                    switch i {
+                    case 0, 1, 2: numbers.append(try r.readDouble())
+                    case 3: exposure = try r.readBool()
+                    default: snapshotMode = MarginMode(rawValue: try r.readString()) ?? .standard
+                    }
+                    i += 1
+                }
+                guard numbers.count == 3 else { throw DecodeError(.invalidValue, "snapshot needs 3 numbers") }
+                state.lastSnapshot = MarginSummary(equity: numbers[0], maintenance: numbers[1], initial: numbers[2],
+                                                   hasExposure: exposure, mode: snapshotMode)
+            } else if key == "id_ts" {
+                state.idTs = try r.readInt64()
+            } else if key == "id_uses" {
+                try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+                    state.idUses[key.string] = Int(try r.readInt64())
+                }
+            } else {
+                try r.skipValue()
+            }
+        }
+        // Rebuilt through the account's own operations, so the order of balances and positions (and with it
+        // every sum) is the one it had.
+        var account = Account(mode: mode)
+        for (asset, amount) in balances { account.apply(.deposit(asset: asset, amount: amount)) }
+        for (instrument, size, entry) in positions { account.apply(.position(instrument: instrument, size: size, entryPrice: entry)) }
+        account.level = level
+        state.account = account
+        accounts[id] = state
+        index(id)
     }
 }

@@ -75,6 +75,9 @@ public struct AccountTask: Sendable {
     public private(set) var eventTime: Int64 = .min
     /// Per source, the next offset to consume (greatest enqueued + 1; −1 before any).
     public private(set) var consumedEnd: [Int64] = [-1, -1]
+    /// After a restore: per source, the offset the committed state had read up to. An input below it whose key is
+    /// not after ``lastApplied`` is already in the restored state and is skipped when read again.
+    private var restoredEnd: [Int64] = [-1, -1]
 
     struct Pending: Sendable {
         var key: AccountMergeKey
@@ -99,7 +102,10 @@ public struct AccountTask: Sendable {
                                  value: [UInt8]? = nil, emit: (OutputRecord) -> Void) {
         if let position { consumedEnd[position.source.rawValue] = max(consumedEnd[position.source.rawValue], position.offset + 1) }
         let key = input.key(origin: origin)
-        if let last = lastApplied, key < last {
+        if let position, position.offset < restoredEnd[position.source.rawValue], let last = lastApplied, key <= last {
+            return  // applied before the restart: its effect is in the restored state
+        }
+        if let last = lastApplied, key <= last {
             applyLate(input, key: key, origin: origin, value: value, emit: emit)
             return
         }
@@ -123,6 +129,54 @@ public struct AccountTask: Sendable {
             n += 1
         }
         if n > 0 { pending.removeFirst(n) }
+    }
+
+    /// The task's progress for its changelog: the last key applied, the event time and the offsets read.
+    public func encodedProgress() -> [UInt8] {
+        var w = JSONWriter(capacity: 160)
+        w.beginObject()
+        if let last = lastApplied {
+            w.key("last")
+            w.beginArray()
+            w.integer(last.ts); w.integer(Int64(last.rank.rawValue)); w.string(last.source.topic)
+            w.integer(Int64(last.source.partition)); w.integer(last.source.offset); w.integer(Int64(last.side))
+            w.endArray()
+        }
+        if eventTime != .min { w.key("event_time"); w.integer(eventTime) }
+        w.key("consumed"); w.beginArray(); w.integer(consumedEnd[0]); w.integer(consumedEnd[1]); w.endArray()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Restores the progress written by ``encodedProgress()`` (the accounts come through ``AccountStage``).
+    public mutating func restoreProgress(from bytes: UnsafeRawBufferPointer) throws(DecodeError) {
+        var r = JSONReader(bytes)
+        var last: AccountMergeKey?, time = Int64.min, consumed: [Int64] = []
+        try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+            if key == "last" {
+                var fields: [Int64] = [], topic = ""
+                try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+                    if fields.count == 2, topic.isEmpty { topic = try r.readString(); fields.append(0) } else { fields.append(try r.readInt64()) }
+                }
+                guard fields.count == 6, let rank = AccountMergeKey.Rank(rawValue: Int8(truncatingIfNeeded: fields[1])) else {
+                    throw DecodeError(.invalidValue, "task progress: 'last' needs [ts, rank, topic, partition, offset, side]")
+                }
+                last = AccountMergeKey(ts: fields[0], rank: rank,
+                                       source: Origin(topic: topic, partition: Int32(truncatingIfNeeded: fields[3]), offset: fields[4]),
+                                       side: Int8(truncatingIfNeeded: fields[5]))
+            } else if key == "event_time" {
+                time = try r.readInt64()
+            } else if key == "consumed" {
+                try r.readArray { (r: inout JSONReader) throws(DecodeError) in consumed.append(try r.readInt64()) }
+            } else {
+                try r.skipValue()
+            }
+        }
+        guard consumed.count == 2 else { throw DecodeError(.invalidValue, "task progress: 'consumed' needs 2 offsets") }
+        lastApplied = last
+        eventTime = time
+        restoredEnd = consumed
+        consumedEnd = consumed
     }
 
     /// Per source, the offset from which a restart must re-read: the lowest still buffered, else the next to

@@ -54,6 +54,20 @@ final class AccountDriver {
     private var sourceArrival: [Int32: Int64] = [:]
     private var points: [CommitPoint] = []
     private let started: Int64
+    /// The compacted changelog of the account tasks' state (SPEC §7): one partition per task, key = account, plus
+    /// one progress record per task under ``progressKey``.
+    let changelog: String
+    static let progressKey = "\u{0}task"
+    private let changelogConsumer: KafkaConsumer
+    private let changelogBatch = KafkaMessageBatch(capacity: 4096)
+    /// Marks of the last ``markRetentionMicros`` of event time, in arrival order with their keys: a task restored
+    /// from the changelog is fed those after its last applied key, so a restart recomputes what it had not yet.
+    private var recentMarks: [(key: AccountMergeKey, record: MarkRecord, origin: Origin)] = []
+    private var recentHead = 0
+    /// The progress record last written per task (unchanged progress is not written again).
+    private var writtenProgress: [Int32: [UInt8]] = [:]
+    private var newestMarkTs = Int64.min
+    let markRetentionMicros: Int64
     private(set) var rejected: [RejectReason: Int] = [:]
 
     init(configuration: BackstopConfiguration, common: KafkaConfiguration, logger: Logger) throws {
@@ -64,6 +78,9 @@ final class AccountDriver {
         consumerConfiguration.isPartitionEOFEnabled = true
         consumerConfiguration.isolationLevel = .readCommitted
         marksConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
+        changelogConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
+        changelog = Self.changelogTopic(configuration)
+        markRetentionMicros = max(60_000_000, configuration.instrumentStage.allowedLatenessMicros)
         started = monotonicMicros()
     }
 
@@ -87,21 +104,96 @@ final class AccountDriver {
         for p in tasks.keys { tasks[p]!.stage.define(instrument) }
     }
 
-    /// Creates the task of a newly assigned partition: the instruments and the marks table as they stand.
-    func assign(_ partition: Int32) {
+    /// `<group>-account-changelog`.
+    static func changelogTopic(_ configuration: BackstopConfiguration) -> String {
+        "\(configuration.kafka.group)-account-changelog"
+    }
+
+    /// Creates the task of a newly assigned partition: the instruments and the marks table as they stand, then its
+    /// accounts and progress from its changelog partition, then the retained marks it has not applied yet.
+    func assign(_ partition: Int32) throws {
         guard tasks[partition] == nil else { return }
         var task = AccountTask(configuration: configuration.margin,
                                allowedLateness: configuration.instrumentStage.allowedLatenessMicros)
         for instrument in instruments.values.sorted(by: { $0.symbol < $1.symbol }) { task.stage.define(instrument) }
         for (_, mark) in marks.sorted(by: { $0.key < $1.key }) { task.stage.observe(mark.record) }
+        let started = monotonicMicros()
+        let restored = try restore(&task, partition: partition)
+        if restored > 0 {
+            logger.info("account task restored", metadata: [
+                "partition": "\(partition)", "records": "\(restored)", "accounts": "\(task.stage.accountCount)",
+                "seconds": "\(Double(monotonicMicros() - started) / 1e6)",
+            ])
+        }
+        if let last = task.lastApplied {
+            var replayed = 0
+            for i in recentHead..<recentMarks.count where recentMarks[i].key > last {
+                task.enqueue(.mark(recentMarks[i].record), origin: recentMarks[i].origin, position: nil, emit: { _ in })
+                replayed += 1
+            }
+            if replayed > 0 { logger.info("retained marks fed to a restored task", metadata: ["marks": "\(replayed)"]) }
+        }
         tasks[partition] = task
         let now = monotonicMicros()
         next[partition] = [-1, -1]
         lastArrival[partition] = [now, now]
     }
 
+    /// Reads changelog partition `partition` to its end into `task`. - Returns: the records read.
+    private func restore(_ task: inout AccountTask, partition: Int32) throws -> Int {
+        try changelogConsumer.assign([TopicPartition(topic: changelog, partition: partition, offset: KafkaOffset.beginning)])
+        defer { try? changelogConsumer.assign([]) }
+        var read = 0, atEnd = false
+        let deadline = monotonicMicros() + 120_000_000
+        while !atEnd {
+            guard monotonicMicros() < deadline else {
+                throw KafkaError(code: .timedOut, message: "timed out restoring \(changelog)/\(partition)")
+            }
+            let n = try changelogConsumer.poll(into: changelogBatch, timeout: .milliseconds(100))
+            for i in 0..<n {
+                let m = changelogBatch[i]
+                if let error = m.error {
+                    if error.code == .partitionEOF { atEnd = true } else { throw error }
+                    continue
+                }
+                atEnd = false
+                guard let key = m.key.map({ String(decoding: $0, as: UTF8.self) }) else { continue }
+                do throws(DecodeError) {
+                    if key == Self.progressKey {
+                        if let value = m.value { try task.restoreProgress(from: value) }
+                    } else {
+                        try task.stage.restoreState(of: key, from: m.value)
+                    }
+                } catch {
+                    logger.error("unreadable changelog record skipped", metadata: [
+                        "partition": "\(partition)", "offset": "\(m.offset)", "key": "\(key)", "error": "\(error)",
+                    ])
+                }
+                read += 1
+            }
+        }
+        return read
+    }
+
+    /// The changelog records of what changed since the last call: every changed account of every task, then each
+    /// task's progress (produced in the transaction that commits the offsets they stand for).
+    func changelogRecords() -> [(partition: Int32, key: String, value: [UInt8]?)] {
+        var records: [(Int32, String, [UInt8]?)] = []
+        for p in tasks.keys.sorted() {
+            let changed = tasks[p]!.stage.takeChanged()
+            for id in changed { records.append((p, id, tasks[p]!.stage.encodedState(of: id))) }
+            let progress = tasks[p]!.encodedProgress()
+            if !changed.isEmpty || progress != writtenProgress[p] {
+                records.append((p, Self.progressKey, progress))
+                writtenProgress[p] = progress
+            }
+        }
+        return records
+    }
+
     func remove(_ partition: Int32) {
         tasks[partition] = nil
+        writtenProgress[partition] = nil
         next[partition] = nil
         lastArrival[partition] = nil
         accountsMaxTs[partition] = nil
@@ -173,6 +265,7 @@ final class AccountDriver {
                 }
                 let origin = sourceOrigin(of: m) ?? Origin(topic: topics.marks, partition: m.partition, offset: m.offset)
                 marks[record.instrument] = (record, origin)
+                retain(record, origin: origin)
                 heard(from: origin, ts: record.ts, now: now)
                 for p in tasks.keys { tasks[p]!.enqueue(.mark(record), origin: origin, position: nil, emit: emit) }
                 read += 1
@@ -244,6 +337,18 @@ final class AccountDriver {
             let point = points[i]
             if let end = point.fillsEnd[p], fillsNext < end { return false }
             return point.marksEnd.allSatisfy { (marksNext[$0.key] ?? -1) >= $0.value }
+        }
+    }
+
+    private func retain(_ record: MarkRecord, origin: Origin) {
+        recentMarks.append((AccountInput.mark(record).key(origin: origin), record, origin))
+        newestMarkTs = max(newestMarkTs, record.ts)
+        while recentHead < recentMarks.count, recentMarks[recentHead].record.ts < newestMarkTs - markRetentionMicros {
+            recentHead += 1
+        }
+        if recentHead > 4096, recentHead * 2 > recentMarks.count {
+            recentMarks.removeFirst(recentHead)
+            recentHead = 0
         }
     }
 

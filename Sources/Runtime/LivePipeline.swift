@@ -34,6 +34,8 @@ public final class LivePipeline {
     /// broker had there has been read. (Not the cached high watermark: some brokers report the first offset of
     /// the last batch + 1, which a consumer passes while that batch is still on its way.)
     private var atEnd: [String: Set<Int32>] = [:]
+    /// A failure inside a rebalance callback (a task's restore), raised by the run loop.
+    private var rebalanceError: (any Error)?
     private var lastArrival: [Int32: [Int64]] = [:]
     /// Per partition and input, the next offset to be enqueued (last enqueued + 1).
     private var nextOffset: [Int32: [Int64]] = [:]
@@ -117,6 +119,7 @@ public final class LivePipeline {
             _ = try consumer.partitionCount(topic: topic, timeout: timeout)  // fails clearly if topics are missing
         }
         sourceCount = try consumer.partitionCount(topic: names.quotes, timeout: timeout)
+        try ensureChangelog(partitions: try consumer.partitionCount(topic: names.accounts, timeout: timeout))
         try instruments.restore(applyInstrument)
         try accounts.restoreMarks()
         metrics.setReady("restored", true)
@@ -135,6 +138,7 @@ public final class LivePipeline {
         var lastInput: Int64 = 0
         var lastWork: Int64 = 0
         while !stop.isRaised {
+            if let error = rebalanceError { throw error }
             let busy = stage.buffered > 0 || accounts.buffered > 0
             let n = try consumer.poll(into: batch, timeout: busy ? .milliseconds(5) : .milliseconds(100))
             let now = monotonicMicros()
@@ -186,6 +190,21 @@ public final class LivePipeline {
         report()
         return Statistics(consumed: consumed, activeMicros: firstInput.map { lastWork - $0 } ?? 0,
                           rejected: output.produced[.dlq] ?? 0)
+    }
+
+    /// Creates the account changelog (compacted, one partition per account task) when it does not exist.
+    private func ensureChangelog(partitions: Int) throws {
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(
+            bootstrapServers: configuration.kafka.brokers, clientID: "backstop-admin",
+            properties: configuration.kafka.producerLibrdkafka), onLog: KafkaLogBridge(logger: logger).log)
+        let topic = NewTopic(name: accounts.changelog, partitions: partitions, configs: ["cleanup.policy": "compact"])
+        if let error = try admin.createTopics([topic], timeout: timeout)[topic.name], error.code != .topicAlreadyExists {
+            throw error
+        }
+        let existing = try admin.partitionCount(topic: topic.name, timeout: timeout)
+        guard existing == partitions else {
+            throw ConfigError("kafka.group", "changelog \(topic.name) has \(existing) partitions, \(configuration.topics.accounts) has \(partitions): they must match")
+        }
     }
 
     private func applyInstrument(_ update: GlobalTable.Update) {
@@ -324,6 +343,11 @@ public final class LivePipeline {
             .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
             + accounts.committableOffsets())
             .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
+        for record in accounts.changelogRecords() {
+            try producer.send(topic: accounts.changelog, partition: record.partition, key: Array(record.key.utf8),
+                              value: record.value)
+            outputsSinceCommit += 1
+        }
         guard !offsets.isEmpty || outputsSinceCommit > 0 else {
             accounts.committed(commitPoint(now: now))
             return
@@ -390,7 +414,7 @@ public final class LivePipeline {
         stage.remove(partitions: stage.partitions)
         for p in accounts.partitions {
             accounts.remove(p)
-            accounts.assign(p)
+            try accounts.assign(p)  // from the changelog, as committed
         }
         nextOffset.removeAll()
         lastCommitted.removeAll()
@@ -407,7 +431,12 @@ public final class LivePipeline {
             logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", true)
             localSources.formUnion(event.partitions.filter { $0.topic == names.quotes }.map(\.partition))
-            for p in accountPartitions { accounts.assign(p) }
+            do {
+                for p in accountPartitions.sorted() { try accounts.assign(p) }
+            } catch {
+                logger.error("account task restore failed", metadata: ["error": "\(error)"])
+                rebalanceError = error
+            }
         case .revoked:
             logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)

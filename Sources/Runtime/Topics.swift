@@ -10,6 +10,7 @@ public enum Topics {
             (t.instruments, true), (t.quotes, false), (t.trades, false), (t.accounts, false),
             (t.liquidityMetrics, false), (t.triggers, false), (t.marks, true), (t.fills, false),
             (t.marginCalls, false), (t.accountMargin, true), (t.dlq, false),
+            (AccountDriver.changelogTopic(configuration), true),
         ]
     }
 

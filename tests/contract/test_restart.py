@@ -1,0 +1,152 @@
+"""Restart test: the account stage keeps its state across a kill -9, through its changelog (SPEC §7).
+
+Flow: a flash-crash feed with leveraged accounts is split at the middle of its event time. Phase 1 produces every
+input before the split; `backstop run` processes it until every margin call and snapshot the backtest has before the
+split is on its topic, and is then killed with SIGKILL. Phase 2 produces the rest and starts `backstop run` again in
+the same group: its account tasks must restore balances, positions, levels and progress from
+`<group>-account-changelog` and go on as if nothing had happened.
+
+What must hold: the margin calls of both runs together equal the backtest's over the whole feed, record for record
+and value for value, with none twice; so do the snapshots before the split; each account ends with the backtest's
+positions (size, entry) and level. (Snapshot times after the restart may shift: a repeated first mark can start a
+snapshot interval earlier.)
+A restarted account task that had lost its state (balances gone, positions gone) would call margin on healthy
+accounts or miss calls.
+
+The instrument stage restarts without state (it has no changelog yet), so this test isolates the account stage:
+its configuration has no trigger rules (stress never reaches the margin multipliers) and marks on every change
+(`marks.interval: 0s`), so the marks after the restart are the backtest's — a first mark per instrument after the
+restart may repeat an unchanged one, which changes no margin.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from helpers import (REPO, OutputReader, Produced, dict_diff, env_path, free_port, json_equal, parse_line,
+                     produce_all, read_lines, read_ndjson, run_cli, stop_process, tail, write_lines)
+
+BACKSTOP = env_path("BACKSTOP")
+CALLS, SNAPSHOTS = "margin-calls", "account-margin"
+TIMEOUT = float(os.environ.get("BACKSTOP_CONTRACT_TIMEOUT", "90"))
+
+pytestmark = pytest.mark.skipif(BACKSTOP is None, reason="BACKSTOP is not set (the Makefile points it at the binary)")
+
+
+def restart_config(tmp: Path) -> Path:
+    """The example configuration without trigger rules, with a mark on every change and its own HTTP port."""
+    text = (REPO / "config" / "backstop.yaml").read_text()
+    text = re.sub(r"(?ms)^triggers:.*?(?=^\S)", "", text)
+    text = re.sub(r"(?m)^marks:.*$", "marks: {interval: 0s}", text)
+    text = re.sub(r"(?m)^http:.*$", f"http: {{host: 127.0.0.1, port: {free_port()}}}", text)
+    assert "triggers:" not in text and "interval: 0s" in text
+    path = tmp / "restart.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_account_state_survives_kill_9(broker, tmp_path):
+    exe = str(BACKSTOP.resolve())
+    log, run_log = tmp_path / "cli.log", tmp_path / "run.log"
+    config = restart_config(tmp_path)
+    run_cli([exe, "topics", "create", "--brokers", broker, "--config", str(config), "--partitions", "3"], log)
+    generated, inputs, backtest = tmp_path / "generated", tmp_path / "input", tmp_path / "backtest"
+    run_cli([exe, "generate", "--scenario", "flash-crash", "--seed", "5", "--duration", "4m", "--accounts", "20",
+             "--output", str(generated)], log)
+    inputs.mkdir()
+    files = {name: [(line, parse_line(line)) for line in read_lines(generated / f"{name}.ndjson")]
+             for name in ["instruments", "quotes", "trades", "accounts"]}
+    for name, lines in files.items():
+        write_lines(inputs / f"{name}.ndjson", [line for line, _ in lines])
+    run_cli([exe, "backtest", "--config", str(config), "--partitions", "3", "--input", str(inputs),
+             "--output", str(backtest)], log)
+    expected = {t: read_ndjson(backtest / f"{t}.ndjson") for t in [CALLS, SNAPSHOTS]}
+
+    stamps = [r["ts"] for _, r in files["quotes"]]
+    split = (min(stamps) + max(stamps)) // 2
+    before = {t: {r["id"]: r for r in expected[t] if r["ts"] < split} for t in expected}
+    assert before[CALLS] and len(before[CALLS]) < len(expected[CALLS]), \
+        "the feed must have margin calls on both sides of the split, or the test proves nothing"
+
+    def phase(keep) -> list[Produced]:
+        out = []
+        for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
+                           ("trades", "instrument")]:
+            for line, r in files[topic]:
+                if keep(topic, r):
+                    out.append(Produced(topic, r[key].encode(), line, r))
+        return out
+
+    group = f"restart-{uuid.uuid4().hex[:10]}"
+    command = [exe, "run", "--brokers", broker, "--config", str(config), "--group", group,
+               "--guarantee", "exactly-once"]
+    reader = OutputReader(broker, [CALLS, SNAPSHOTS], group=f"restart-reader-{uuid.uuid4().hex[:10]}")
+    first = second = None
+    try:
+        produce_all(broker, phase(lambda topic, r: topic == "instruments" or r["ts"] < split))
+        with open(run_log, "ab") as out:
+            first = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+        def have(ids: dict[str, dict], topic: str) -> bool:
+            seen = {m.value and parse_line(m.value).get("id") for m in reader.of(topic)}
+            return all(i in seen for i in ids)
+
+        done = reader.poll_until(lambda: first.poll() is not None or (have(before[CALLS], CALLS)
+                                                                      and have(before[SNAPSHOTS], SNAPSHOTS)), TIMEOUT)
+        assert first.poll() is None, f"the first run exited early ({first.returncode}):\n{tail(run_log)}"
+        assert done, f"the first run did not write the backtest's pre-split account records within {TIMEOUT}s"
+        reader.drain(quiet=2.0, timeout=10.0)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+        produce_all(broker, phase(lambda topic, r: topic != "instruments" and r["ts"] >= split))
+        with open(run_log, "ab") as out:
+            out.write(b"\n----- restart after kill -9 -----\n")
+            second = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        all_calls = {r["id"]: r for r in expected[CALLS]}
+        done = reader.poll_until(lambda: second.poll() is not None or have(all_calls, CALLS), TIMEOUT)
+        reader.drain(quiet=3.0, timeout=20.0)
+        assert second.poll() is None, f"the restarted run exited ({second.returncode}):\n{tail(run_log)}"
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                stop_process(proc, term_timeout=10)
+        reader.close()
+
+    live = {t: [parse_line(m.value) for m in reader.of(t)] for t in [CALLS, SNAPSHOTS]}
+    problems = []
+    counts = collections.Counter(r["id"] for r in live[CALLS])
+    problems += [f"margin call {i} written {n} times" for i, n in counts.items() if n > 1]
+    got = {r["id"]: r for r in live[CALLS]}
+    missing = [i for i in all_calls if i not in got]
+    extra = [i for i in got if i not in all_calls]
+    if missing:
+        problems.append(f"{len(missing)} margin calls of the backtest missing, e.g. {missing[:8]}")
+    if extra:
+        problems.append(f"{len(extra)} margin calls the backtest does not have, e.g. {extra[:8]}")
+    problems += [f"{i} differs:\n{dict_diff(got[i], all_calls[i])}" for i in all_calls
+                 if i in got and not json_equal(got[i], all_calls[i])][:5]
+    snaps = {r["id"]: r for r in live[SNAPSHOTS]}
+    problems += [f"pre-split snapshot {i} missing or different" for i, r in before[SNAPSHOTS].items()
+                 if i not in snaps or not json_equal(snaps[i], r)][:5]
+    last_live, last_backtest = {}, {}
+    for r in live[SNAPSHOTS]:
+        if r["ts"] >= last_live.get(r["account"], {"ts": -1})["ts"]:
+            last_live[r["account"]] = r
+    for r in expected[SNAPSHOTS]:
+        last_backtest[r["account"]] = r
+    for account, r in sorted(last_backtest.items()):
+        mine = last_live.get(account)
+        held = lambda snapshot: [(p["instrument"], p["size"], p["entry"]) for p in snapshot["positions"]]  # noqa: E731
+        if mine is None or held(mine) != held(r) or mine["level"] != r["level"]:
+            problems.append(f"{account}: last snapshot differs from the backtest's:\n"
+                            f"{dict_diff(mine or {}, r)}")
+    assert not problems, "after kill -9 and restart:\n" + "\n".join(problems[:20]) + f"\n\nrun log:\n{tail(run_log)}"
