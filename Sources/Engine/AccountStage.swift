@@ -68,6 +68,9 @@ public struct AccountStage: Sendable {
         market.updateMark(mark.instrument, mark: mark.mark, iv: mark.iv, bids: mark.bids, asks: mark.asks, stress: mark.stress)
     }
 
+    /// The instrument definition the stage holds for `symbol`.
+    public func instrument(_ symbol: String) -> Instrument? { market.instrument(symbol) }
+
     /// Accounts held.
     public var accountCount: Int { accounts.count }
 
