@@ -74,6 +74,13 @@ public struct AccountStage: Sendable {
     /// Accounts held.
     public var accountCount: Int { accounts.count }
 
+    /// Accounts by their current level.
+    public func levelCounts() -> [MarginLevel: Int] {
+        var counts: [MarginLevel: Int] = [:]
+        for state in accounts.values { counts[state.account.level, default: 0] += 1 }
+        return counts
+    }
+
     /// A fill of one account.
     public mutating func apply(_ fill: FillRecord, origin: Origin, emit: (OutputRecord) -> Void) {
         guard let instrument = market.instrument(fill.trade.instrument) else { return }

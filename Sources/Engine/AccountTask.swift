@@ -73,6 +73,8 @@ public struct AccountTask: Sendable {
     public private(set) var lastApplied: AccountMergeKey?
     /// The greatest `ts` applied.
     public private(set) var eventTime: Int64 = .min
+    /// Inputs sent to the DLQ as `late`, since start.
+    public private(set) var lateRejected = 0
     /// Per source, the next offset to consume (greatest enqueued + 1; −1 before any).
     public private(set) var consumedEnd: [Int64] = [-1, -1]
     /// After a restore: per source, the offset the committed state had read up to. An input below it whose key is
@@ -207,6 +209,7 @@ public struct AccountTask: Sendable {
         case .account, .fill:
             guard key.ts >= eventTime - allowedLateness else {
                 let account = if case .account(let e) = input { e.account } else if case .fill(let f) = input { f.account } else { "" }
+                lateRejected += 1
                 let error = DecodeError(.late, "ts \(key.ts) is more than allowed_lateness behind the task's event time \(eventTime)")
                 return emit(RejectedInput(origin: origin, key: Array(account.utf8), value: value, error: error)
                     .dlqRecord(eventTime: eventTime))

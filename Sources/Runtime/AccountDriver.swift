@@ -3,6 +3,7 @@ import Events
 import Kafka
 import Liquidity
 import Logging
+import Margin
 
 /// The live account stage (SPEC §1, §6): one ``AccountTask`` per assigned partition of the co-partitioned
 /// `accounts`/`backstop-fills` topics, every task fed the whole `backstop-marks` table, and the event-time
@@ -68,7 +69,14 @@ final class AccountDriver {
     private var writtenProgress: [Int32: [UInt8]] = [:]
     private var newestMarkTs = Int64.min
     let markRetentionMicros: Int64
-    private(set) var rejected: [RejectReason: Int] = [:]
+    private var decodeRejected: [RejectReason: Int] = [:]
+    /// Account-stage inputs sent to the DLQ, by reason, since start.
+    var rejected: [RejectReason: Int] {
+        var all = decodeRejected
+        let late = tasks.values.reduce(0) { $0 + $1.lateRejected }
+        if late > 0 { all[.late, default: 0] += late }
+        return all
+    }
 
     init(configuration: BackstopConfiguration, common: KafkaConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -203,6 +211,13 @@ final class AccountDriver {
     var buffered: Int { tasks.values.reduce(0) { $0 + $1.buffered } }
     var accountCount: Int { tasks.values.reduce(0) { $0 + $1.stage.accountCount } }
 
+    /// Accounts by level, across tasks.
+    func levelCounts() -> [MarginLevel: Int] {
+        var counts: [MarginLevel: Int] = [:]
+        for task in tasks.values { counts.merge(task.stage.levelCounts(), uniquingKeysWith: +) }
+        return counts
+    }
+
     /// Decodes and buffers one `accounts` or `backstop-fills` message; a bad one goes to the DLQ at once.
     func enqueue(_ message: KafkaMessage, source: AccountSource, now: Int64, emit: (OutputRecord) -> Void) {
         let p = message.partition
@@ -230,7 +245,7 @@ final class AccountDriver {
             tasks[p]!.enqueue(input, origin: origin, position: (source, message.offset),
                               value: message.value.map { Array($0) }, emit: emit)
         case .failure(let error):
-            rejected[error.reason, default: 0] += 1
+            decodeRejected[error.reason, default: 0] += 1
             emit(RejectedInput(origin: own, key: message.key.map { Array($0) }, value: message.value.map { Array($0) },
                                error: error).dlqRecord(eventTime: tasks[p]!.eventTime == .min ? 0 : tasks[p]!.eventTime))
         }

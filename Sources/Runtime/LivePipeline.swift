@@ -1,6 +1,7 @@
 import Engine
 import Events
 import Kafka
+import Margin
 public import Logging
 
 /// `backstop run`: the instrument and account stages on live Kafka input, with exactly-once (or at-least-once)
@@ -261,6 +262,8 @@ public final class LivePipeline {
         metrics.replace("backstop_consumer_lag", lag)
         metrics.set("backstop_state_entries", ["stage", "instrument"], Double(stage.instrumentCount))
         metrics.set("backstop_state_entries", ["stage", "account"], Double(accounts.accountCount))
+        let levels = accounts.levelCounts()
+        for level in MarginLevel.allCases { metrics.set("backstop_accounts", ["level", level.rawValue], Double(levels[level] ?? 0)) }
         for (reason, n) in accounts.rejected {
             metrics.setTotal("backstop_dlq_total", ["reason", reason.rawValue, "stage", "account"], Double(n))
         }
