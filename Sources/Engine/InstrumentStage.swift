@@ -199,8 +199,8 @@ struct InstrumentTask: Sendable {
 
     mutating func drain(context: TaskContext, canSkip: (InputKind) -> Bool, emit: (OutputRecord) -> Void) {
         while true {
-            let q = queues[0].peek { $0.mergeKey }
-            let t = queues[1].peek { $0.mergeKey }
+            let q = queues[0].firstMergeKey
+            let t = queues[1].firstMergeKey
             let next: InputKind
             switch (q, t) {
             case let (q?, t?): next = q < t ? .quotes : .trades

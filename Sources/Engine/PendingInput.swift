@@ -88,3 +88,12 @@ struct FIFO<Element> {
 }
 
 extension FIFO: Sendable where Element: Sendable {}
+
+extension FIFO where Element == PendingInput {
+    /// The merge key of the first input, read in place: ``peek(_:)`` hands its closure a copy of the whole input
+    /// (payload and raw bytes retained, then released), twice per merged input.
+    var firstMergeKey: MergeKey? {
+        guard !isEmpty else { return nil }
+        return storage.withUnsafeBufferPointer { ($0.baseAddress! + head).pointee?.mergeKey }
+    }
+}

@@ -24,7 +24,9 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
-    /// Writes `"name":` for a dynamic name (escaped).
+    /// Writes `"name":` for a dynamic name (escaped). Disfavored, so that a literal name takes the static version
+    /// above (a string literal otherwise prefers `String`, and every key would be scanned for escapes).
+    @_disfavoredOverload
     public mutating func key(_ name: String) {
         separator()
         appendEscaped(name)

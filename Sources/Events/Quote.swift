@@ -50,6 +50,13 @@ extension Quote {
     /// - Throws: ``DecodeError`` naming the field: malformed JSON, a missing or mistyped field, a non-positive or
     ///   non-finite price or size, a crossed book (bid > ask) or levels out of order.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Quote {
+        if let quote = decodeCompact(bytes) { return quote }
+        return try decodeGeneral(bytes)
+    }
+
+    /// The general reader behind ``decode(_:)``: any valid JSON, every error with its reason. ``decodeCompact(_:)``
+    /// returns exactly what this returns, for the inputs it takes.
+    static func decodeGeneral(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Quote {
         var r = JSONReader(bytes)
         var instrument: String?
         var ts: Int64?
@@ -85,9 +92,10 @@ extension Quote {
         try r.expectEnd()
         guard let instrument else { throw DecodeError(.missingField, "missing field 'instrument'") }
         guard let ts else { throw DecodeError(.missingField, "missing field 'ts'") }
-        for (bit, name) in [(UInt8(1), "bid"), (2, "bid_size"), (4, "ask"), (8, "ask_size")] where seen & bit == 0 {
-            throw DecodeError(.missingField, "missing field '\(name)'")
-        }
+        if seen & 1 == 0 { throw DecodeError(.missingField, "missing field 'bid'") }
+        if seen & 2 == 0 { throw DecodeError(.missingField, "missing field 'bid_size'") }
+        if seen & 4 == 0 { throw DecodeError(.missingField, "missing field 'ask'") }
+        if seen & 8 == 0 { throw DecodeError(.missingField, "missing field 'ask_size'") }
         var quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
                           bids: bids, asks: asks, iv: iv)
         try quote.validate()

@@ -93,25 +93,40 @@ struct Lookback: Sendable {
     /// The lookback's bars that hold at least one quote, oldest first, and the merged per-bucket statistics.
     /// Call after ``evict(before:)`` with the lookback's start.
     func bars(barMicros: Int64) -> [Bar] {
+        // The same sums and extremes, bucket by bucket in order, as plain locals: the optional tuple this kept
+        // the open bar in was unwrapped and written back at every bucket.
         var bars: [Bar] = []
-        var current: (number: Int64, bar: Bar, quotes: Int)?
-        for bucket in live {
-            let number = floorDiv(bucket.index * granularity, barMicros)
-            if current?.number != number {
-                if let c = current, c.quotes > 0 { bars.append(c.bar) }
-                current = (number, Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0), 0)
+        let start = head
+        guard start < buckets.count else { return bars }
+        return buckets.withUnsafeBufferPointer { live in
+            // At most one bar per bar width spanned (and never more than there are buckets).
+            let span = (live[live.count - 1].index - live[start].index) * granularity / barMicros + 2
+            bars.reserveCapacity(Int(min(span, Int64(live.count - start))))
+            // Buckets are in increasing time order, so a bucket starts a new bar exactly when it is at or past the
+            // end of the current one: one division per bar instead of one per bucket.
+            var barEnd = (floorDiv(live[start].index * granularity, barMicros) + 1) * barMicros
+            var bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
+            var quotes = 0
+            for b in start..<live.count {
+                let t = live[b].index * granularity
+                if t >= barEnd {
+                    if quotes > 0 { bars.append(bar) }
+                    barEnd = (floorDiv(t, barMicros) + 1) * barMicros
+                    bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
+                    quotes = 0
+                }
+                bar.notional += live[b].notional
+                bar.signedNotional += live[b].signedNotional
+                if live[b].quotes > 0 {
+                    quotes += live[b].quotes
+                    bar.lastMid = live[b].lastMid
+                    bar.highMid = max(bar.highMid, live[b].highMid)
+                    bar.lowMid = min(bar.lowMid, live[b].lowMid)
+                }
             }
-            current!.bar.notional += bucket.notional
-            current!.bar.signedNotional += bucket.signedNotional
-            if bucket.quotes > 0 {
-                current!.quotes += bucket.quotes
-                current!.bar.lastMid = bucket.lastMid
-                current!.bar.highMid = max(current!.bar.highMid, bucket.highMid)
-                current!.bar.lowMid = min(current!.bar.lowMid, bucket.lowMid)
-            }
+            if quotes > 0 { bars.append(bar) }
+            return bars
         }
-        if let c = current, c.quotes > 0 { bars.append(c.bar) }
-        return bars
     }
 }
 

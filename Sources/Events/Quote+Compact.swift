@@ -1,0 +1,300 @@
+extension Quote {
+    /// Reads the usual shape of a quote in one pass over the bytes, without the general reader's per-field
+    /// closures and error plumbing: known keys without escapes, each at most once; an ASCII instrument without
+    /// escapes; plain decimal numbers (`-?d{1,7}(.d{1,7})?`); spaces only inside the levels.
+    ///
+    /// - Returns: exactly the quote (levels' text included) that ``decodeGeneral(_:)`` returns for the same bytes,
+    ///   or nil for anything else — other shapes, and every invalid input — which the general reader then decides,
+    ///   so errors keep their reasons and messages.
+    static func decodeCompact(_ bytes: UnsafeRawBufferPointer) -> Quote? {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
+        var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
+        var instrument: String?
+        var ts: Int64 = 0
+        var bid = 0.0, bidSize = 0.0, ask = 0.0, askSize = 0.0
+        var iv: Double?
+        var bids: [BookLevel]?, asks: [BookLevel]?
+        var bidsText = 0..<0, asksText = 0..<0
+        var seen: UInt16 = 0
+
+        s.skipWhitespace()
+        guard s.take(UInt8(ascii: "{")) else { return nil }
+        while true {
+            s.skipWhitespace()
+            guard let field = s.key() else { return nil }
+            let bit = UInt16(1) << field.rawValue
+            guard seen & bit == 0 else { return nil }
+            seen |= bit
+            s.skipWhitespace()
+            guard s.take(UInt8(ascii: ":")) else { return nil }
+            s.skipWhitespace()
+            switch field {
+            case .instrument: guard let v = s.asciiString() else { return nil }; instrument = v
+            case .ts: guard let v = s.integer() else { return nil }; ts = v
+            case .bid: guard let v = s.number() else { return nil }; bid = v
+            case .bidSize: guard let v = s.number() else { return nil }; bidSize = v
+            case .ask: guard let v = s.number() else { return nil }; ask = v
+            case .askSize: guard let v = s.number() else { return nil }; askSize = v
+            case .iv:
+                if s.takeNull() {
+                    iv = nil
+                } else {
+                    guard let v = s.number() else { return nil }
+                    iv = v
+                }
+            case .bids:
+                let start = s.i
+                guard let v = s.levels() else { return nil }
+                bids = v
+                bidsText = start..<s.i
+            case .asks:
+                let start = s.i
+                guard let v = s.levels() else { return nil }
+                asks = v
+                asksText = start..<s.i
+            }
+            s.skipWhitespace()
+            if s.take(UInt8(ascii: ",")) { continue }
+            guard s.take(UInt8(ascii: "}")) else { return nil }
+            break
+        }
+        s.skipWhitespace()
+        guard s.i == s.n, seen & CompactField.required == CompactField.required, let instrument else { return nil }
+        var quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
+                          bids: bids, asks: asks, iv: iv)
+        guard (try? quote.validate()) != nil else { return nil }
+        // The levels hold nothing but digits, '.', '-', ',', brackets and spaces: no control characters.
+        if bids != nil, asks != nil { quote.levelsText = (bidsText, asksText) }
+        return quote
+    }
+}
+
+/// The keys ``Quote/decodeCompact(_:)`` knows, as bit numbers of its seen-set.
+enum CompactField: UInt16 {
+    case instrument, ts, bid, bidSize, ask, askSize, iv, bids, asks
+
+    /// instrument, ts, bid, bid_size, ask, ask_size.
+    static let required: UInt16 = 0b11_1111
+}
+
+/// A cursor over bytes for ``Quote/decodeCompact(_:)``: every reader returns nil, not an error, on anything
+/// outside the compact form (the position is then meaningless).
+struct CompactScanner {
+    let p: UnsafePointer<UInt8>
+    let n: Int
+    var i = 0
+
+    @inline(__always) mutating func skipWhitespace() {
+        while i < n {
+            switch p[i] {
+            case 0x20, 0x0A, 0x0D, 0x09: i += 1
+            default: return
+            }
+        }
+    }
+
+    @inline(__always) mutating func skipSpaces() {
+        while i < n, p[i] == 0x20 { i += 1 }
+    }
+
+    @inline(__always) mutating func take(_ c: UInt8) -> Bool {
+        guard i < n, p[i] == c else { return false }
+        i += 1
+        return true
+    }
+
+    mutating func takeNull() -> Bool {
+        guard i + 4 <= n, p[i] == UInt8(ascii: "n"), p[i + 1] == UInt8(ascii: "u"), p[i + 2] == UInt8(ascii: "l"),
+              p[i + 3] == UInt8(ascii: "l") else { return false }
+        i += 4
+        return true
+    }
+
+    /// A known key without escapes, and its closing quote.
+    @inline(__always) mutating func key() -> CompactField? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = i
+        while i < n, p[i] != UInt8(ascii: "\"") {
+            if p[i] == UInt8(ascii: "\\") { return nil }
+            i += 1
+        }
+        guard i < n else { return nil }
+        let k = p + start
+        let length = i - start
+        i += 1
+        switch length {
+        case 2:
+            if k[0] == UInt8(ascii: "t"), k[1] == UInt8(ascii: "s") { return .ts }
+            if k[0] == UInt8(ascii: "i"), k[1] == UInt8(ascii: "v") { return .iv }
+        case 3:
+            if Self.equals(k, "bid") { return .bid }
+            if Self.equals(k, "ask") { return .ask }
+        case 4:
+            if Self.equals(k, "bids") { return .bids }
+            if Self.equals(k, "asks") { return .asks }
+        case 8:
+            if Self.equals(k, "bid_size") { return .bidSize }
+            if Self.equals(k, "ask_size") { return .askSize }
+        case 10:
+            if Self.equals(k, "instrument") { return .instrument }
+        default: break
+        }
+        return nil
+    }
+
+    /// Whether the bytes at `k` start with `literal`.
+    @inline(__always) static func equals(_ k: UnsafePointer<UInt8>, _ literal: StaticString) -> Bool {
+        let l = literal.utf8Start
+        for j in 0..<literal.utf8CodeUnitCount where k[j] != l[j] { return false }
+        return true
+    }
+
+    /// A string of printable ASCII without escapes.
+    mutating func asciiString() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = i
+        while i < n {
+            let c = p[i]
+            if c == UInt8(ascii: "\"") {
+                let s = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
+                i += 1
+                return s
+            }
+            if c < 0x20 || c >= 0x80 || c == UInt8(ascii: "\\") { return nil }
+            i += 1
+        }
+        return nil
+    }
+
+    /// `-?d{1,18}` not followed by a fraction or an exponent (what `JSONReader.readInt64` reads as this value).
+    mutating func integer() -> Int64? {
+        guard i < n else { return nil }
+        let negative = p[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        let start = i
+        var value: Int64 = 0
+        while i < n, case let d = p[i] &- UInt8(ascii: "0"), d < 10 {
+            value = value &* 10 &+ Int64(d)
+            i += 1
+        }
+        guard i > start, i - start <= 18 else { return nil }
+        if i < n, p[i] == UInt8(ascii: ".") || p[i] | 0x20 == UInt8(ascii: "e") { return nil }
+        return negative ? -value : value
+    }
+
+    /// `-?d{1,7}(.d{1,7})?` not followed by an exponent, as the double `JSONReader.readDouble` reads: at most 14
+    /// digits, so `Double(mantissa) / 10^k` with both operands exact, one rounding (its plain-decimal path).
+    ///
+    /// Without branches on the digits (lengths vary from number to number, so branches on them mispredict): the
+    /// fraction is read whether or not there is one, and counts zero digits when there is none (x / 10^0 = x).
+    @inline(__always) mutating func number() -> Double? {
+        guard i < n else { return nil }
+        let negative = p[i] == UInt8(ascii: "-")
+        let start = i &+ (negative ? 1 : 0)
+        // Eight bytes at the integer part and eight after the byte that ends it, within the first 17 of the number.
+        guard start + 17 <= n else { return numberNearEnd() }
+        let whole = Self.load(p + start)
+        let wholeDigits = Self.leadingDigits(whole)
+        let hasFraction = p[start &+ wholeDigits] == UInt8(ascii: ".")
+        let fraction = Self.load(p + (start &+ wholeDigits &+ 1))
+        let fractionDigits = hasFraction ? Self.leadingDigits(fraction) : 0
+        guard wholeDigits > 0, wholeDigits < 8, fractionDigits < 8, fractionDigits > 0 || !hasFraction else { return nil }
+        let end = start &+ wholeDigits &+ (hasFraction ? 1 &+ fractionDigits : 0)
+        guard p[end] | 0x20 != UInt8(ascii: "e") else { return nil }
+        i = end
+        let mantissa = Self.value(whole, digits: wholeDigits) &* integerPowers[fractionDigits]
+            &+ Self.value(fraction, digits: fractionDigits)
+        // mantissa < 10^14: the signed conversion is exact and one instruction (the unsigned one is several).
+        let value = Double(Int64(bitPattern: mantissa)) / doublePowers[fractionDigits]
+        // value ≥ 0, so setting the sign bit is negation.
+        return Double(bitPattern: value.bitPattern | (negative ? 1 << 63 : 0))
+    }
+
+    /// ``number()`` within 17 bytes of the end, a byte at a time.
+    private mutating func numberNearEnd() -> Double? {
+        let negative = p[i] == UInt8(ascii: "-")
+        var j = negative ? i + 1 : i
+        var mantissa: UInt64 = 0
+        let wholeStart = j
+        while j < n, case let d = p[j] &- UInt8(ascii: "0"), d < 10 {
+            mantissa = mantissa &* 10 &+ UInt64(d)
+            j += 1
+        }
+        guard j > wholeStart, j - wholeStart < 8 else { return nil }
+        var fractionDigits = 0
+        if j < n, p[j] == UInt8(ascii: ".") {
+            j += 1
+            let fractionStart = j
+            while j < n, case let d = p[j] &- UInt8(ascii: "0"), d < 10 {
+                mantissa = mantissa &* 10 &+ UInt64(d)
+                j += 1
+            }
+            fractionDigits = j - fractionStart
+            guard fractionDigits > 0, fractionDigits < 8 else { return nil }
+        }
+        if j < n, p[j] | 0x20 == UInt8(ascii: "e") { return nil }
+        i = j
+        var value = Double(mantissa)
+        if fractionDigits > 0 { value /= doublePowers[fractionDigits] }
+        return negative ? -value : value
+    }
+
+    /// `[[price, size], …]` with at least one level and nothing but spaces between tokens.
+    mutating func levels() -> [BookLevel]? {
+        guard take(UInt8(ascii: "[")) else { return nil }
+        var levels: [BookLevel] = []
+        levels.reserveCapacity(10)
+        while true {
+            skipSpaces()
+            guard take(UInt8(ascii: "[")) else { return nil }
+            skipSpaces()
+            guard let price = number() else { return nil }
+            skipSpaces()
+            guard take(UInt8(ascii: ",")) else { return nil }
+            skipSpaces()
+            guard let size = number() else { return nil }
+            skipSpaces()
+            guard take(UInt8(ascii: "]")) else { return nil }
+            levels.append(BookLevel(price: price, size: size))
+            skipSpaces()
+            if take(UInt8(ascii: ",")) { continue }
+            guard take(UInt8(ascii: "]")) else { return nil }
+            return levels
+        }
+    }
+
+    @inline(__always) static func load(_ p: UnsafePointer<UInt8>) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+    }
+
+    /// How many of the eight bytes (first byte least significant) are ASCII digits before the first that is not.
+    /// A carry or borrow can only start at a non-digit byte and only moves to later bytes, so the first non-digit
+    /// is found exactly.
+    @inline(__always) static func leadingDigits(_ v: UInt64) -> Int {
+        let high = v & 0xF0F0_F0F0_F0F0_F0F0
+        let shifted = (v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0
+        let nonDigits = (high ^ 0x3030_3030_3030_3030) | (shifted ^ 0x3030_3030_3030_3030)
+        return nonDigits.trailingZeroBitCount >> 3
+    }
+
+    /// The value of the first `digits` (0…7) ASCII digits of `v`: shifted to the top so that the low bytes become
+    /// leading zeros, then combined pairwise (two, four, eight digits at a time).
+    @inline(__always) static func value(_ v: UInt64, digits: Int) -> UInt64 {
+        var x = digits == 0 ? 0 : v &<< UInt64(truncatingIfNeeded: 64 &- 8 &* digits)
+        x = ((x & 0x0F0F_0F0F_0F0F_0F0F) &* 2561) &>> 8
+        x = ((x & 0x00FF_00FF_00FF_00FF) &* 6_553_601) &>> 16
+        return ((x & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) &>> 32
+    }
+}
+
+/// 10^k for k in 0…7, read without bounds checks (k comes from ``CompactScanner/leadingDigits(_:)`` < 8).
+private let integerPowerTable: [UInt64] = [1, 10, 100, 1000, 10000, 100_000, 1_000_000, 10_000_000]
+private let doublePowerTable: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7]
+
+private struct PowerTable<T> {
+    let table: [T]
+    @inline(__always) subscript(k: Int) -> T { table.withUnsafeBufferPointer { $0[k] } }
+}
+
+private var integerPowers: PowerTable<UInt64> { PowerTable(table: integerPowerTable) }
+private var doublePowers: PowerTable<Double> { PowerTable(table: doublePowerTable) }

@@ -1,0 +1,144 @@
+@testable import Events
+import Testing
+
+/// `Quote.decode` reads the usual shape with a one-pass reader and everything else with the general one: the two
+/// must agree on every input, bit for bit, levels' text included, errors included.
+@Suite("Quote.decode compact path")
+struct QuoteCompactDecodeTests {
+    /// A deterministic generator (SplitMix64), so a failure reproduces.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func digits(_ count: Int) -> String { String((0..<count).map { _ in Character(String(below(10))) }) }
+    }
+
+    /// A number as some encoder might write it: plain, long, with leading zeros, an exponent, a sign.
+    static func number(_ r: inout Random) -> String {
+        switch r.below(12) {
+        case 0: return r.digits(1 + r.below(9))
+        case 1: return r.digits(1 + r.below(9)) + "." + r.digits(1 + r.below(9))
+        case 2: return "-" + r.digits(1 + r.below(4)) + "." + r.digits(1 + r.below(4))
+        case 3: return r.digits(1 + r.below(3)) + "e" + (r.below(2) == 0 ? "-" : "") + r.digits(1)
+        case 4: return "0" + r.digits(r.below(3)) + "." + r.digits(r.below(3))
+        case 5: return ["NaN", "Infinity", "-Infinity", "1.", ".5", "-", "1E2", "0.0", "-0"][r.below(9)]
+        default: return String(r.below(100_000)) + (r.below(2) == 0 ? "" : "." + r.digits(1 + r.below(7)))
+        }
+    }
+
+    static func levels(_ r: inout Random, spaces: Bool) -> String {
+        let sp = spaces ? [" ", "", "\t", "\n"][r.below(4)] : ""
+        let count = r.below(6)
+        return "[" + sp + (0..<count).map { _ in "[\(number(&r)),\(sp)\(number(&r))]" }.joined(separator: "," + sp) + "]"
+    }
+
+    /// Random quotes, mostly well formed, some not: every key the quote has, some unknown, repeated or missing.
+    static func quote(_ r: inout Random) -> [UInt8] {
+        let bid = Double(1 + r.below(100_000)) / [1, 10, 100, 1000][r.below(4)]
+        let ask = bid + Double(r.below(100)) / 10
+        let sizes = (Double(1 + r.below(9999)) / 100, Double(1 + r.below(9999)) / 100)
+        func format(_ x: Double) -> String { r.below(10) == 0 ? "\(x)" : (x == x.rounded() ? String(Int(x)) : "\(x)") }
+        var fields: [(String, String)] = [
+            ("instrument", r.below(4) != 0 ? "\"BTC-PERP\"" : ["\"\"", "\"ETH\\u002dPERP\"", "7", "\"Ünï\""][r.below(4)]),
+            ("ts", r.below(4) != 0 ? "1764000000000000" : ["-5", "12.5", "1e3", "99999999999999999999", "\"1\"", "0"][r.below(6)]),
+            ("bid", format(bid)), ("bid_size", format(sizes.0)), ("ask", format(ask)), ("ask_size", format(sizes.1)),
+        ]
+        // Levels that agree with the top of book most of the time, so validation passes.
+        func side(_ top: Double, _ size: Double, _ step: Double) -> String {
+            let n = 1 + r.below(9)
+            let levels = (0..<n).map { k in "[\(String(top + step * Double(k))),\(String(size + Double(k)))]" }
+            return "[" + levels.joined(separator: ",") + "]"
+        }
+        if r.below(6) != 0 { fields.append(("bids", r.below(8) == 0 ? levels(&r, spaces: true) : side(bid, sizes.0, -0.5))) }
+        if r.below(6) != 0 { fields.append(("asks", r.below(8) == 0 ? levels(&r, spaces: true) : side(ask, sizes.1, 0.5))) }
+        if r.below(3) == 0 { fields.append(("iv", ["null", "0.55", number(&r)][r.below(3)])) }
+        if r.below(10) == 0 { fields.append(("venue", "{\"a\":[1,2]}")) }
+        if r.below(10) == 0 { fields.append(fields[r.below(fields.count)]) }
+        if r.below(10) == 0 { fields.remove(at: r.below(fields.count)) }
+        for k in fields.indices.reversed() where r.below(fields.count) == 0 { fields.swapAt(k, r.below(fields.count)) }
+        let sep = r.below(8) == 0 ? [" ", "\n", "\t "][r.below(3)] : ""
+        var text = "{" + fields.map { "\"\($0.0)\"\(sep):\(sep)\($0.1)" }.joined(separator: "," + sep) + "}"
+        if r.below(20) == 0 { text += [" ", "\n", "x", "}"][r.below(4)] }
+        var bytes = Array(text.utf8)
+        if r.below(20) == 0 { bytes.removeLast(r.below(bytes.count)) }
+        return bytes
+    }
+
+    @Test func agreesWithTheGeneralReaderOnRandomInputs() {
+        var r = Random(state: 20_251_128)
+        var compactHits = 0
+        for _ in 0..<200_000 {
+            let bytes = Self.quote(&r)
+            bytes.withUnsafeBytes { buffer in
+                let general = Result { () throws(DecodeError) -> Quote in try Quote.decodeGeneral(buffer) }
+                let decoded = Result { () throws(DecodeError) -> Quote in try Quote.decode(buffer) }
+                if let compact = Quote.decodeCompact(buffer) {
+                    compactHits += 1
+                    guard case .success(let expected) = general else {
+                        Issue.record("compact accepted what the general reader rejects: \(String(decoding: bytes, as: UTF8.self))")
+                        return
+                    }
+                    #expect(Self.same(compact, expected), "\(String(decoding: bytes, as: UTF8.self))")
+                }
+                switch (general, decoded) {
+                case (.success(let a), .success(let b)):
+                    #expect(Self.same(a, b), "\(String(decoding: bytes, as: UTF8.self))")
+                case (.failure(let a), .failure(let b)):
+                    #expect(a.reason == b.reason && a.message == b.message)
+                default:
+                    Issue.record("decode and the general reader disagree: \(String(decoding: bytes, as: UTF8.self))")
+                }
+            }
+        }
+        // The generator must exercise the compact path, not only the fallback.
+        #expect(compactHits > 40_000)
+    }
+
+    @Test func numbersReadAsTheGeneralReaderReadsThem() {
+        // Every plain decimal shape the compact reader takes, at every distance from the end of the buffer.
+        var r = Random(state: 7)
+        for _ in 0..<300_000 {
+            let whole = r.digits(1 + r.below(8))
+            let fraction = r.below(3) == 0 ? "" : "." + r.digits(1 + r.below(8))
+            let text = (r.below(4) == 0 ? "-" : "") + whole + fraction
+            let tail = [",", "]", "", " ", "e5", "]]}"][r.below(6)] + String(repeating: " ", count: r.below(20))
+            let bytes = Array((text + tail).utf8)
+            bytes.withUnsafeBytes { buffer in
+                var general = JSONReader(buffer)
+                let expected = try? general.readDouble()
+                var scanner = CompactScanner(p: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), n: buffer.count)
+                guard let value = scanner.number() else { return }
+                #expect(value.bitPattern == expected?.bitPattern, "\(text + tail)")
+                #expect(scanner.i == general.position, "\(text + tail)")
+            }
+        }
+    }
+
+    @Test func takesTheGeneratedShape() throws {
+        let line = #"{"instrument":"BTC-PERP","ts":1764000000000000,"bid":63998,"bid_size":2.413,"ask":64002.5,"#
+            + #""ask_size":0.643,"bids":[[63998,2.413],[63996,2.427]],"asks":[[64002.5,0.643],[64005,2.311]],"iv":0.4807}"#
+        let bytes = Array(line.utf8)
+        let compact = try #require(bytes.withUnsafeBytes { Quote.decodeCompact($0) })
+        let general = try bytes.withUnsafeBytes { buffer throws(DecodeError) in try Quote.decodeGeneral(buffer) }
+        #expect(Self.same(compact, general))
+        #expect(compact.levelsText != nil)
+    }
+
+    /// Equal, doubles compared by bits (so -0 and 0 differ) and the levels' text too.
+    static func same(_ a: Quote, _ b: Quote) -> Bool {
+        let levels = { (x: [BookLevel], y: [BookLevel]) in
+            x.count == y.count && zip(x, y).allSatisfy { $0.price.bitPattern == $1.price.bitPattern && $0.size.bitPattern == $1.size.bitPattern }
+        }
+        return a.instrument == b.instrument && a.ts == b.ts && a.bid.bitPattern == b.bid.bitPattern
+            && a.bidSize.bitPattern == b.bidSize.bitPattern && a.ask.bitPattern == b.ask.bitPattern
+            && a.askSize.bitPattern == b.askSize.bitPattern && a.iv?.bitPattern == b.iv?.bitPattern
+            && levels(a.bids, b.bids) && levels(a.asks, b.asks)
+            && a.levelsText?.bids == b.levelsText?.bids && a.levelsText?.asks == b.levelsText?.asks
+    }
+}
