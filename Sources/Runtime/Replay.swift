@@ -11,7 +11,8 @@ public import Logging
 /// partition is exhausted, never on a timer, so the same input range yields byte-identical outputs run after run,
 /// equal to a backtest of the same records. At the end of the range every open interval closes (a bounded replay).
 /// "end" is where each partition ends as the replay reads it (its end-of-partition event), which does not depend
-/// on a broker's high-watermark bookkeeping.
+/// on a broker's high-watermark bookkeeping. The account stage runs after the instrument tasks, on their marks and
+/// fills and the `accounts` range, in the merge order of a backtest.
 public struct Replay: Sendable {
     /// Where each partition starts.
     public enum Start: Sendable, Equatable {
@@ -22,7 +23,7 @@ public struct Replay: Sendable {
         case offsets([TopicPartition])
     }
 
-    /// Where each partition stops (exclusive bound for offsets).
+    /// Where each partition stops (exclusive bound for offsets; a partition `offsets` does not name stops at its end).
     public enum Stop: Sendable, Equatable {
         case end
         case offsets([TopicPartition])
@@ -76,8 +77,7 @@ public struct Replay: Sendable {
         c.isolationLevel = .readCommitted
         let consumer = try KafkaConsumer(configuration: c, onLog: KafkaLogBridge(logger: logger).log)
         var assignment: [TopicPartition] = []
-        for kind in InputKind.allCases {
-            let topic = names.name(of: kind)
+        for topic in InputKind.allCases.map({ names.name(of: $0) }) + [names.accounts] {
             let count = try consumer.partitionCount(topic: topic, timeout: .seconds(30))
             for p in 0..<Int32(count) { assignment.append(TopicPartition(topic: topic, partition: p, offset: KafkaOffset.beginning)) }
         }
@@ -95,6 +95,8 @@ public struct Replay: Sendable {
                 TopicPartition(topic: $0.topic, partition: $0.partition, offset: ms)
             }, timeout: .seconds(30))
         }
+        let accountsAssignment = assignment.filter { $0.topic == names.accounts }
+        assignment.removeAll { $0.topic == names.accounts }
         var stops: [TopicPartition: Int64] = [:]
         if case .offsets(let bounds) = until {
             for b in bounds { stops[TopicPartition(topic: b.topic, partition: b.partition)] = b.offset }
@@ -113,6 +115,11 @@ public struct Replay: Sendable {
             }
             produced += 1
         }
+        // The account stage sees every task's marks and fills (kept in its merge buffer), then the accounts range,
+        // and runs once all are in: the backtest's order, so a replay's account outputs equal the backtest's.
+        var accountTask = AccountTask(configuration: configuration.margin,
+                                      allowedLateness: configuration.instrumentStage.allowedLatenessMicros)
+        for symbol in stage.instruments.keys.sorted() { accountTask.stage.define(stage.instruments[symbol]!) }
         var kinds: [String: InputKind] = [:]
         for kind in InputKind.allCases { kinds[names.name(of: kind)] = kind }
         let batch = KafkaMessageBatch(capacity: 4096)
@@ -131,7 +138,7 @@ public struct Replay: Sendable {
                     let m = batch[i]
                     let tp = TopicPartition(topic: m.topic, partition: m.partition)
                     if let error = m.error {
-                        if error.code == .partitionEOF, case .end = until { done.insert(tp) }
+                        if error.code == .partitionEOF, stops[tp] == nil { done.insert(tp) }
                         else if error.code != .partitionEOF { throw error }
                         continue
                     }
@@ -147,19 +154,70 @@ public struct Replay: Sendable {
                 let finished = done
                 stage.drain(canSkip: { p, kind in finished.contains(TopicPartition(topic: names.name(of: kind), partition: p)) },
                             emit: { pending.append($0) })
+                keepForAccounts(pending, in: &accountTask)
                 try flush(&pending, producer: &producer, emit: emit)
             }
             stage.drain(canSkip: { _, _ in true }, emit: { pending.append($0) })
             stage.closeAll(emit: { pending.append($0) })
+            keepForAccounts(pending, in: &accountTask)
             try flush(&pending, producer: &producer, emit: emit)
             stage.remove(partitions: [partition])
         }
+        var pending: [OutputRecord] = []
+        try readAccounts(accountsAssignment, stops: stops, consumer: consumer, batch: batch, into: &accountTask,
+                         emit: { pending.append($0) })
+        accountTask.release(before: .max, emit: { pending.append($0) })
+        try flush(&pending, producer: &producer, emit: emit)
         try consumer.close()
         if let producer {
             try producer.producer.flush(timeout: .seconds(60))
             if let error = producer.producer.takeDeliveryError() { throw error }
         }
         return produced
+    }
+
+    private func keepForAccounts(_ records: [OutputRecord], in task: inout AccountTask) {
+        for record in records {
+            if let mark = record.mark { task.enqueue(.mark(mark), origin: record.origin, position: nil, emit: { _ in }) }
+            if let fill = record.fill { task.enqueue(.fill(fill), origin: record.origin, position: nil, emit: { _ in }) }
+        }
+    }
+
+    /// Reads the `accounts` range into the account task; an event that does not decode goes to the DLQ.
+    private func readAccounts(_ assignment: [TopicPartition], stops: [TopicPartition: Int64], consumer: KafkaConsumer,
+                              batch: KafkaMessageBatch, into task: inout AccountTask,
+                              emit: (OutputRecord) -> Void) throws {
+        guard !assignment.isEmpty else { return }
+        try consumer.assign(assignment)
+        var done = Set<TopicPartition>()
+        for tp in assignment where (stops[TopicPartition(topic: tp.topic, partition: tp.partition)] ?? .max) <= tp.offset {
+            done.insert(TopicPartition(topic: tp.topic, partition: tp.partition))
+        }
+        let deadline = Date().addingTimeInterval(3600)
+        while done.count < assignment.count {
+            guard Date() < deadline else { throw ConfigError("--until", "the replay did not reach its end within an hour") }
+            let n = try consumer.poll(into: batch, timeout: .milliseconds(200))
+            for i in 0..<n {
+                let m = batch[i]
+                let tp = TopicPartition(topic: m.topic, partition: m.partition)
+                if let error = m.error {
+                    if error.code == .partitionEOF, stops[tp] == nil { done.insert(tp) }
+                    else if error.code != .partitionEOF { throw error }
+                    continue
+                }
+                if done.contains(tp) { continue }
+                if let stop = stops[tp], m.offset >= stop { done.insert(tp); continue }
+                let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
+                do throws(DecodeError) {
+                    guard let value = m.value, value.count > 0 else { throw DecodeError(.decodeError, "empty value (tombstone)") }
+                    task.enqueue(.account(try AccountEvent.decode(value)), origin: origin, position: nil, emit: emit)
+                } catch {
+                    emit(RejectedInput(origin: origin, key: m.key.map { Array($0) }, value: m.value.map { Array($0) },
+                                       error: error).dlqRecord(eventTime: 0))
+                }
+                if let stop = stops[tp], m.offset + 1 >= stop { done.insert(tp) }
+            }
+        }
     }
 
     /// A producer of outputs to the prefixed topics (created when missing), with the usual headers.

@@ -1,6 +1,6 @@
 """`backstop replay` against a real broker: fresh state from fixed positions, byte-identical outputs run after
-run, equal to the backtest of the same records, bounded ranges, prefixed output topics, and the live group's
-offsets untouched."""
+run, equal to the backtest of the same records on every output topic (the account stage's included), bounded
+ranges, prefixed output topics, and the live group's offsets untouched."""
 import json
 import os
 import subprocess
@@ -11,7 +11,8 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 BACKSTOP = os.environ.get("BACKSTOP", str(Path(__file__).resolve().parents[2] / ".build/debug/backstop"))
 CONFIG = os.environ.get("BACKSTOP_CONFIG")
-OUTPUTS = ["liquidity-metrics", "backstop-triggers", "backstop-marks", "backstop-fills", "backstop-dlq"]
+OUTPUTS = ["liquidity-metrics", "backstop-triggers", "backstop-marks", "backstop-fills", "margin-calls",
+           "account-margin", "backstop-dlq"]
 
 
 def cli(*args, capture=True):
@@ -27,7 +28,8 @@ def replayed(broker, tmp_path_factory):
     cli("generate", "--scenario", "flash-crash", "--seed", "9", "--duration", "2m", "--accounts", "10",
         "--output", str(feed))
     producer = Producer({"bootstrap.servers": broker, "partitioner": "murmur2_random"})
-    for topic, key_field in (("instruments", "symbol"), ("quotes", "instrument"), ("trades", "instrument")):
+    for topic, key_field in (("instruments", "symbol"), ("quotes", "instrument"), ("trades", "instrument"),
+                             ("accounts", "account")):
         for line in (feed / f"{topic}.ndjson").read_bytes().splitlines():
             producer.produce(topic, key=json.loads(line)[key_field].encode(), value=line)
     assert producer.flush(30) == 0
@@ -60,6 +62,7 @@ def test_replay_equals_the_backtest_on_every_topic(replayed):
         for r in replay.get(topic, []):
             assert r["key"] in (r["value"].get("instrument"), r["value"].get("account")), r
     assert replay["backstop-triggers"] and replay["backstop-fills"], "the feed must exercise triggers and fills"
+    assert replay.get("margin-calls") and replay.get("account-margin"), "the feed must exercise the account stage"
 
 
 def test_bounded_replay_stops_at_the_offsets(replayed):
