@@ -13,24 +13,24 @@ import Margin
 /// Marks and fills are written by instrument tasks — one per `quotes`/`trades` partition *q*, in this process or
 /// another — each in its merge order, so a task's records come in non-decreasing `ts`. A task `p` may apply its
 /// buffered inputs with `ts` below `min(accounts frontier of p, frontier of every source q)`:
-/// - **A source in this process** is known exactly. At each commit the pipeline records a ``CommitPoint``: the
-///   offsets up to which its marks and fills now stand in each partition, and each local instrument task's event
-///   time (unbounded when the task had nothing more to do). Once the account side has read up to those offsets,
-///   every record that task will ever write has `ts` ≥ that event time.
-/// - **A source in another process** is known from what arrived: the greatest `ts` read from it. When nothing has
-///   come from it for `max_idle` (twenty times that before its first record) and the account side is caught up on
-///   every marks partition and on `backstop-fills`/p, it no longer holds the others back (as Kafka Streams'
-///   `max.task.idle.ms` does). This is where a live run can differ from the backtest: a record of a slow remote
-///   task that arrives after the frontier passed it is applied late.
-/// - **`accounts`/p**: the greatest `ts` read, or unbounded when the partition is caught up and idle for `max_idle`.
+/// - **A source** is known by its ``SourcePoint``s: at each commit a process records, for each of its instrument
+///   tasks, the offsets up to which its marks and fills now stand in each partition and the task's event time
+///   (unbounded when the task had nothing more to do). Once task `p` has read its marks and `backstop-fills`/p up
+///   to a point's offsets, every later record of that source has `ts` ≥ the point's event time. This process's
+///   points are known at once; other processes' arrive through the compacted `<group>-instrument-progress` topic
+///   (written with the next commit, once the offsets are known). No wall clock is involved, so the order is the
+///   backtest's whatever the processes' relative speed.
+/// - **`accounts`/p**: the greatest `ts` read, or unbounded when the partition is at its end and idle for `max_idle`.
+///
+/// A record that still arrives below the frontier (an input accepted late upstream) is applied at once.
 final class AccountDriver {
-    struct CommitPoint {
-        /// Per marks partition, the offset after this process's last mark in it.
+    /// Where one instrument task stood at a commit: the offsets after its process's last mark in each marks
+    /// partition and last fill in each fills partition, and the task's event time (`.max` when it had drained its
+    /// input). Once the account side has read up to those offsets, every later record of that task has `ts` ≥ it.
+    struct SourcePoint: Equatable {
         var marksEnd: [Int32: Int64]
-        /// Per fills partition, the offset after this process's last fill in it.
         var fillsEnd: [Int32: Int64]
-        /// Per local instrument task, its event time; `.max` when it had drained its input.
-        var sourceEventTime: [Int32: Int64]
+        var eventTime: Int64
     }
 
     private let configuration: BackstopConfiguration
@@ -51,10 +51,15 @@ final class AccountDriver {
     private var accountsMaxTs: [Int32: Int64] = [:]
     private var lastArrival: [Int32: [Int64]] = [:]
     /// Per source instrument task q: the greatest `ts` read from it and when its last record arrived.
-    private var sourceMaxTs: [Int32: Int64] = [:]
-    private var sourceArrival: [Int32: Int64] = [:]
-    private var points: [CommitPoint] = []
-    private let started: Int64
+    /// Per source instrument task, its points in commit order: this process's from its own commits, other
+    /// processes' from the progress topic.
+    private var points: [Int32: [SourcePoint]] = [:]
+    /// The instrument tasks of this process (their points come from its commits, not from the topic).
+    private var localSources: Set<Int32> = []
+    private let progressConsumer: KafkaConsumer
+    private let progressBatch = KafkaMessageBatch(capacity: 1024)
+    /// `<group>-instrument-progress`: each process's source points, one record per task and commit.
+    let progressTopic: String
     /// The compacted changelog of the account tasks' state (SPEC §7): one partition per task, key = account, plus
     /// one progress record per task under ``progressKey``.
     let changelog: String
@@ -88,8 +93,9 @@ final class AccountDriver {
         marksConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
         changelogConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
         changelog = Self.changelogTopic(configuration)
+        progressConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
+        progressTopic = Self.progressTopic(configuration)
         markRetentionMicros = max(60_000_000, configuration.instrumentStage.allowedLatenessMicros)
-        started = monotonicMicros()
     }
 
     /// Reads `backstop-marks` to its end into the table (a restart's view of the market), then keeps reading.
@@ -105,11 +111,20 @@ final class AccountDriver {
             restored += try pollMarks(now: monotonicMicros(), timeout: .milliseconds(100))
         }
         logger.info("marks table restored", metadata: ["records": "\(restored)", "instruments": "\(marks.count)"])
+        let progressPartitions = try progressConsumer.partitionCount(topic: progressTopic, timeout: .seconds(30))
+        try progressConsumer.assign((0..<progressPartitions).map {
+            TopicPartition(topic: progressTopic, partition: Int32($0), offset: KafkaOffset.beginning)
+        })
     }
 
     func define(_ instrument: Instrument) {
         instruments[instrument.symbol] = instrument
         for p in tasks.keys { tasks[p]!.stage.define(instrument) }
+    }
+
+    /// `<group>-instrument-progress`.
+    static func progressTopic(_ configuration: BackstopConfiguration) -> String {
+        "\(configuration.kafka.group)-instrument-progress"
     }
 
     /// `<group>-account-changelog`.
@@ -241,7 +256,6 @@ final class AccountDriver {
         switch decoded {
         case .success(let (input, origin)):
             if case .account(let e) = input { accountsMaxTs[p] = max(accountsMaxTs[p] ?? .min, e.ts) }
-            if case .fill(let f) = input { heard(from: origin, ts: f.trade.ts, now: now) }
             tasks[p]!.enqueue(input, origin: origin, position: (source, message.offset),
                               value: message.value.map { Array($0) }, emit: emit)
         case .failure(let error):
@@ -281,45 +295,94 @@ final class AccountDriver {
                 let origin = sourceOrigin(of: m) ?? Origin(topic: topics.marks, partition: m.partition, offset: m.offset)
                 marks[record.instrument] = (record, origin)
                 retain(record, origin: origin)
-                heard(from: origin, ts: record.ts, now: now)
                 for p in tasks.keys { tasks[p]!.enqueue(.mark(record), origin: origin, position: nil, emit: emit) }
                 read += 1
             }
         }
     }
 
-    /// Applies, in every task, what the frontier allows.
-    func release(now: Int64, localSources: Set<Int32>, sourceCount: Int, canSkipAccounts: (Int32) -> Bool,
-                 fillsCaughtUp: (Int32) -> Bool, emit: (OutputRecord) -> Void) {
-        let maxIdle = configuration.kafka.maxIdleMicros
-        let marksCaughtUp = marksAtEnd.count == marksPartitions
+    /// Applies, in every task, what the frontier allows: inputs with `ts` below the accounts frontier and below
+    /// the event time of every source instrument task at its latest commit whose marks and fills this task has read.
+    func release(sourceCount: Int, canSkipAccounts: (Int32) -> Bool, emit: (OutputRecord) -> Void) {
         for p in tasks.keys.sorted() where tasks[p]!.buffered > 0 {
             var frontier = canSkipAccounts(p) ? Int64.max : accountsMaxTs[p] ?? .min
-            let caughtUp = marksCaughtUp && fillsCaughtUp(p)
-            let point = latestConsumedPoint(for: p)
             for q in 0..<Int32(sourceCount) where frontier > .min {
-                let bound: Int64
-                if localSources.contains(q) {
-                    bound = point?.sourceEventTime[q] ?? .min
-                } else if caughtUp, now - (sourceArrival[q] ?? started) >= (sourceArrival[q] == nil ? 20 * maxIdle : maxIdle) {
-                    bound = .max
-                } else {
-                    bound = sourceMaxTs[q] ?? .min
-                }
-                frontier = min(frontier, bound)
+                frontier = min(frontier, consumedPoint(of: q, by: p)?.eventTime ?? .min)
             }
             tasks[p]!.release(before: frontier, emit: emit)
         }
-        // Points older than the newest one every task has consumed are no longer needed.
-        if let keep = tasks.keys.compactMap({ consumedPointIndex(for: $0) }).min(), keep > 0 {
-            points.removeFirst(keep)
+        // A source's points older than the newest one every task has read are no longer needed.
+        for q in points.keys {
+            if let keep = tasks.keys.map({ consumedPointIndex(of: q, by: $0) ?? 0 }).min(), keep > 0 {
+                points[q]!.removeFirst(keep)
+            }
         }
     }
 
-    /// Records what this process's instrument tasks have committed (called after each commit).
-    func committed(_ point: CommitPoint) {
-        points.append(point)
-        if points.count > 256 { points.removeFirst(points.count - 256) }
+    /// Records where this process's instrument tasks stood at a commit.
+    func committed(_ sources: [Int32: SourcePoint], local: Set<Int32>) {
+        localSources = local
+        for (q, point) in sources where points[q]?.last != point {
+            points[q, default: []].append(point)
+            if points[q]!.count > 256 { points[q]!.removeFirst(points[q]!.count - 256) }
+        }
+    }
+
+    /// Reads other processes' source points from the progress topic.
+    func pollProgress() throws {
+        while true {
+            let n = try progressConsumer.poll(into: progressBatch, timeout: .zero)
+            guard n > 0 else { return }
+            for i in 0..<n {
+                let m = progressBatch[i]
+                guard m.error == nil, let value = m.value else { continue }
+                guard let (q, point) = Self.decodeProgress(value) else {
+                    logger.warning("unreadable progress record skipped", metadata: ["offset": "\(m.offset)"])
+                    continue
+                }
+                guard !localSources.contains(q), points[q]?.last != point else { continue }
+                points[q, default: []].append(point)
+                if points[q]!.count > 256 { points[q]!.removeFirst(points[q]!.count - 256) }
+            }
+        }
+    }
+
+    /// A progress record: `{"task":q,"event_time":t|null,"marks":[[p,end],…],"fills":[[p,end],…]}` (null: drained).
+    static func encodeProgress(task q: Int32, _ point: SourcePoint) -> [UInt8] {
+        var w = JSONWriter(capacity: 128)
+        w.beginObject()
+        w.key("task"); w.integer(Int64(q))
+        w.key("event_time"); if point.eventTime == .max { w.null() } else { w.integer(point.eventTime) }
+        for (name, ends) in [("marks", point.marksEnd), ("fills", point.fillsEnd)] {
+            w.key(name)
+            w.beginArray()
+            for (p, end) in ends.sorted(by: { $0.key < $1.key }) { w.beginArray(); w.integer(Int64(p)); w.integer(end); w.endArray() }
+            w.endArray()
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    static func decodeProgress(_ bytes: UnsafeRawBufferPointer) -> (Int32, SourcePoint)? {
+        var r = JSONReader(bytes)
+        var task: Int32?, eventTime: Int64 = .max, marks: [Int32: Int64] = [:], fills: [Int32: Int64] = [:]
+        do throws(DecodeError) {
+            try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
+                if key == "task" { task = Int32(truncatingIfNeeded: try r.readInt64()) }
+                else if key == "event_time" { eventTime = r.readNullIfPresent() ? .max : try r.readInt64() }
+                else if key == "marks" || key == "fills" {
+                    var ends: [Int32: Int64] = [:]
+                    try r.readArray { (r: inout JSONReader) throws(DecodeError) in
+                        var pair: [Int64] = []
+                        try r.readArray { (r: inout JSONReader) throws(DecodeError) in pair.append(try r.readInt64()) }
+                        if pair.count == 2 { ends[Int32(truncatingIfNeeded: pair[0])] = pair[1] }
+                    }
+                    if key == "marks" { marks = ends } else { fills = ends }
+                } else { try r.skipValue() }
+            }
+        } catch { return nil }
+        guard let task else { return nil }
+        return (task, SourcePoint(marksEnd: marks, fillsEnd: fills, eventTime: eventTime))
     }
 
     /// Per task, the offsets to commit for `accounts`/p and `backstop-fills`/p.
@@ -342,14 +405,15 @@ final class AccountDriver {
         return (n[source.rawValue], a[source.rawValue])
     }
 
-    private func latestConsumedPoint(for p: Int32) -> CommitPoint? {
-        consumedPointIndex(for: p).map { points[$0] }
+    private func consumedPoint(of q: Int32, by p: Int32) -> SourcePoint? {
+        consumedPointIndex(of: q, by: p).map { points[q]![$0] }
     }
 
-    private func consumedPointIndex(for p: Int32) -> Int? {
+    /// The newest point of source `q` whose marks and fills task `p` has read.
+    private func consumedPointIndex(of q: Int32, by p: Int32) -> Int? {
         let fillsNext = next[p]?[AccountSource.fills.rawValue] ?? -1
-        return points.indices.last { i in
-            let point = points[i]
+        return points[q]?.indices.last { i in
+            let point = points[q]![i]
             if let end = point.fillsEnd[p], fillsNext < end { return false }
             return point.marksEnd.allSatisfy { (marksNext[$0.key] ?? -1) >= $0.value }
         }
@@ -365,12 +429,6 @@ final class AccountDriver {
             recentMarks.removeFirst(recentHead)
             recentHead = 0
         }
-    }
-
-    private func heard(from origin: Origin, ts: Int64, now: Int64) {
-        guard origin.topic == topics.quotes || origin.topic == topics.trades else { return }
-        sourceMaxTs[origin.partition] = max(sourceMaxTs[origin.partition] ?? .min, ts)
-        sourceArrival[origin.partition] = now
     }
 
     /// The `source` header (`<topic>/<partition>/<offset>`) as an origin.

@@ -35,6 +35,9 @@ public final class LivePipeline {
     /// broker had there has been read. (Not the cached high watermark: some brokers report the first offset of
     /// the last batch + 1, which a consumer passes while that batch is still on its way.)
     private var atEnd: [String: Set<Int32>] = [:]
+    /// Source points recorded at the last commit and not yet written to the progress topic, and the last written.
+    private var unpublishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
+    private var publishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
     /// A failure inside a rebalance callback (a task's restore), raised by the run loop.
     private var rebalanceError: (any Error)?
     private var lastArrival: [Int32: [Int64]] = [:]
@@ -120,7 +123,7 @@ public final class LivePipeline {
             _ = try consumer.partitionCount(topic: topic, timeout: timeout)  // fails clearly if topics are missing
         }
         sourceCount = try consumer.partitionCount(topic: names.quotes, timeout: timeout)
-        try ensureChangelog(partitions: try consumer.partitionCount(topic: names.accounts, timeout: timeout))
+        try ensureInternalTopics(partitions: try consumer.partitionCount(topic: names.accounts, timeout: timeout))
         try instruments.restore(applyInstrument)
         try accounts.restoreMarks()
         metrics.setReady("restored", true)
@@ -159,9 +162,9 @@ public final class LivePipeline {
             stage.drain(canSkip: { p, kind in self.canSkip(partition: p, kind: kind, now: now, maxIdle: maxIdle) },
                         emit: { outputs.append($0) })
             try accounts.pollMarks(now: now, emit: { outputs.append($0) })
-            accounts.release(now: now, localSources: localSources, sourceCount: sourceCount,
+            try accounts.pollProgress()
+            accounts.release(sourceCount: sourceCount,
                              canSkipAccounts: { self.canSkipAccounts(partition: $0, now: now, maxIdle: maxIdle) },
-                             fillsCaughtUp: { self.fillsCaughtUp(partition: $0) },
                              emit: { outputs.append($0) })
             for record in outputs { try output.send(record) }
             outputsSinceCommit += outputs.count
@@ -193,14 +196,16 @@ public final class LivePipeline {
                           rejected: output.produced[.dlq] ?? 0)
     }
 
-    /// Creates the account changelog (compacted, one partition per account task) when it does not exist.
-    private func ensureChangelog(partitions: Int) throws {
+    /// Creates the internal topics when they do not exist: the account changelog (compacted, one partition per
+    /// account task) and the instrument tasks' progress (compacted, key = task).
+    private func ensureInternalTopics(partitions: Int) throws {
         let admin = try KafkaAdmin(configuration: KafkaConfiguration(
             bootstrapServers: configuration.kafka.brokers, clientID: "backstop-admin",
             properties: configuration.kafka.producerLibrdkafka), onLog: KafkaLogBridge(logger: logger).log)
         let topic = NewTopic(name: accounts.changelog, partitions: partitions, configs: ["cleanup.policy": "compact"])
-        if let error = try admin.createTopics([topic], timeout: timeout)[topic.name], error.code != .topicAlreadyExists {
-            throw error
+        let progress = NewTopic(name: accounts.progressTopic, partitions: partitions, configs: ["cleanup.policy": "compact"])
+        for (name, error) in try admin.createTopics([topic, progress], timeout: timeout) where error.code != .topicAlreadyExists {
+            throw ConfigError("kafka.group", "cannot create \(name): \(error.message)")
         }
         let existing = try admin.partitionCount(topic: topic.name, timeout: timeout)
         guard existing == partitions else {
@@ -306,11 +311,6 @@ public final class LivePipeline {
         return atEnd[configuration.topics.accounts]?.contains(partition) ?? false
     }
 
-    /// Whether everything in `backstop-fills`/`partition` has been read.
-    private func fillsCaughtUp(partition: Int32) -> Bool {
-        atEnd[configuration.topics.fills]?.contains(partition) ?? false
-    }
-
     /// Whether local instrument task `q` has nothing more to process: nothing buffered, and each input caught up
     /// and idle for `max_idle` (an input never read: its partition is empty).
     private func sourceDrained(_ q: Int32, now: Int64) -> Bool {
@@ -327,15 +327,20 @@ public final class LivePipeline {
         return true
     }
 
-    /// What this process has committed, for the account side's frontier (see ``AccountDriver``).
-    private func commitPoint(now: Int64) -> AccountDriver.CommitPoint {
-        var events: [Int32: Int64] = [:]
+    /// Where this process's instrument tasks stand after a commit, for the account side's frontier (see
+    /// ``AccountDriver``): here at once, in other processes through the progress topic.
+    private func recordProgress(now: Int64) {
+        var sources: [Int32: AccountDriver.SourcePoint] = [:]
+        let marksEnd = delivered.ends[configuration.topics.marks] ?? [:]
+        let fillsEnd = delivered.ends[configuration.topics.fills] ?? [:]
         for q in localSources {
-            events[q] = sourceDrained(q, now: now) ? .max : stage.progress(partition: q)?.eventTime ?? .min
+            let eventTime = sourceDrained(q, now: now) ? Int64.max : stage.progress(partition: q)?.eventTime ?? .min
+            sources[q] = AccountDriver.SourcePoint(marksEnd: marksEnd, fillsEnd: fillsEnd, eventTime: eventTime)
         }
-        return AccountDriver.CommitPoint(marksEnd: delivered.ends[configuration.topics.marks] ?? [:],
-                                         fillsEnd: delivered.ends[configuration.topics.fills] ?? [:],
-                                         sourceEventTime: events)
+        accounts.committed(sources, local: localSources)
+        for (q, point) in sources where publishedProgress[q] != point {
+            unpublishedProgress[q] = point
+        }
     }
 
     /// Commits outputs and processed offsets together (exactly-once), or flushes then commits (at-least-once).
@@ -346,13 +351,21 @@ public final class LivePipeline {
             .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
             + accounts.committableOffsets())
             .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
+        // The progress of the last commit goes out with this one (its offsets are known only once it committed).
+        for (q, point) in unpublishedProgress.sorted(by: { $0.key < $1.key }) {
+            try producer.send(topic: accounts.progressTopic, key: Array(String(q).utf8),
+                              value: AccountDriver.encodeProgress(task: q, point))
+            publishedProgress[q] = point
+            outputsSinceCommit += 1
+        }
+        unpublishedProgress.removeAll()
         for record in accounts.changelogRecords() {
             try producer.send(topic: accounts.changelog, partition: record.partition, key: Array(record.key.utf8),
                               value: record.value)
             outputsSinceCommit += 1
         }
         guard !offsets.isEmpty || outputsSinceCommit > 0 else {
-            accounts.committed(commitPoint(now: now))
+            recordProgress(now: now)
             return
         }
         switch configuration.kafka.guarantee {
@@ -374,7 +387,7 @@ public final class LivePipeline {
         }
         for tp in offsets { lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = tp.offset }
         outputsSinceCommit = 0
-        accounts.committed(commitPoint(now: now))
+        recordProgress(now: now)
     }
 
     /// Sends the offsets and commits the open transaction. - Returns: the error, if it failed.

@@ -11,6 +11,7 @@ public enum Topics {
             (t.liquidityMetrics, false), (t.triggers, false), (t.marks, true), (t.fills, false),
             (t.marginCalls, false), (t.accountMargin, true), (t.dlq, false),
             (AccountDriver.changelogTopic(configuration), true),
+            (AccountDriver.progressTopic(configuration), true),
         ]
     }
 

@@ -1,0 +1,133 @@
+"""Scale-out test: two `backstop run` processes in one consumer group share the work and together write exactly
+what one process (and the backtest) writes.
+
+Both processes join first (the range assignor gives one of them two partitions of every input topic and the other
+one), then the flash-crash feed with leveraged accounts is produced. Each instrument task runs in one process, and
+the account tasks of each process read marks and fills written by the other process's instrument tasks: the
+frontier over sources in another process (latest `ts` read from them; see the README) must keep the account stage
+in the backtest's merge order. Every output topic must equal the backtest's, record for record, with nothing
+written twice; the instrument stage's last interval per instrument is never closed live (no later event), as in
+the pipeline test.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from helpers import (OutputReader, Produced, dict_diff, env_path, json_equal, parse_line, produce_all, read_lines,
+                     read_ndjson, run_cli, stop_process, tail, write_lines)
+
+BACKSTOP = env_path("BACKSTOP")
+CONFIG = env_path("BACKSTOP_CONFIG")
+TIMEOUT = float(os.environ.get("BACKSTOP_CONTRACT_TIMEOUT", "90"))
+METRICS, TRIGGERS = "liquidity-metrics", "backstop-triggers"
+COMPARED = [METRICS, TRIGGERS, "backstop-marks", "backstop-fills", "margin-calls", "account-margin"]
+
+pytestmark = pytest.mark.skipif(BACKSTOP is None or CONFIG is None,
+                                reason="BACKSTOP and BACKSTOP_CONFIG must be set (the Makefile sets both)")
+
+
+def assigned_quotes(log: Path) -> set[int] | None:
+    """The quotes partitions of the process's latest assignment (None before any)."""
+    found = None
+    for line in log.read_text(errors="replace").splitlines():
+        if "partitions assigned" in line:
+            found = {int(p) for p in re.findall(r'"quotes/(\d+)@', line)}
+        elif "partitions revoked" in line:
+            found = set()
+    return found
+
+
+def test_two_processes_write_what_one_writes(broker, tmp_path):
+    exe = str(BACKSTOP.resolve())
+    log = tmp_path / "cli.log"
+    config = ["--config", str(CONFIG.resolve())]
+    run_cli([exe, "topics", "create", "--brokers", broker, *config, "--partitions", "3"], log)
+    generated, inputs, backtest = tmp_path / "generated", tmp_path / "input", tmp_path / "backtest"
+    run_cli([exe, "generate", "--scenario", "flash-crash", "--seed", "5", "--duration", "4m", "--accounts", "20",
+             "--output", str(generated)], log)
+    inputs.mkdir()
+    files = {name: [(line, parse_line(line)) for line in read_lines(generated / f"{name}.ndjson")]
+             for name in ["instruments", "quotes", "trades", "accounts"]}
+    for name, lines in files.items():
+        write_lines(inputs / f"{name}.ndjson", [line for line, _ in lines])
+    run_cli([exe, "backtest", *config, "--partitions", "3", "--input", str(inputs), "--output", str(backtest)], log)
+    expected = {t: {r["id"]: r for r in read_ndjson(backtest / f"{t}.ndjson")} for t in COMPARED}
+    # The live run never closes each instrument's last interval: neither that record nor the rule events it causes.
+    last_close = {}
+    for r in expected[METRICS].values():
+        last_close[r["instrument"]] = max(last_close.get(r["instrument"], 0), r["ts"])
+    expected[METRICS] = {i: r for i, r in expected[METRICS].items() if r["ts"] != last_close[r["instrument"]]}
+    expected[TRIGGERS] = {i: r for i, r in expected[TRIGGERS].items()
+                          if r.get("rule") == "stale-market" or r["ts"] != last_close.get(r["instrument"])}
+    assert expected["margin-calls"], "the feed must make margin calls"
+
+    group = f"scale-{uuid.uuid4().hex[:10]}"
+    logs = [tmp_path / "run-a.log", tmp_path / "run-b.log"]
+    procs = []
+    reader = None
+    try:
+        for run_log in logs:
+            with open(run_log, "wb") as out:
+                procs.append(subprocess.Popen([exe, "run", "--brokers", broker, *config, "--group", group,
+                                               "--http-port", "0"],
+                                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+            time.sleep(1.0)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            shares = [assigned_quotes(l) for l in logs]
+            if all(s for s in shares) and sorted(p for s in shares for p in s) == [0, 1, 2]:
+                break
+            assert all(p.poll() is None for p in procs), "a run exited:\n" + "\n".join(tail(l) for l in logs)
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the two processes did not share the partitions within 60 s:\n"
+                                 + "\n".join(tail(l) for l in logs))
+
+        produced = []
+        for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
+                           ("trades", "instrument")]:
+            produced += [Produced(topic, r[key].encode(), line, r) for line, r in files[topic]]
+        produce_all(broker, produced)
+
+        reader = OutputReader(broker, COMPARED, group=f"scale-reader-{uuid.uuid4().hex[:10]}")
+
+        def ids(topic: str) -> set:
+            return {parse_line(m.value).get("id") for m in reader.of(topic) if m.value}
+        complete = reader.poll_until(lambda: all(set(expected[t]) <= ids(t) for t in COMPARED)
+                                     or any(p.poll() is not None for p in procs), TIMEOUT)
+        reader.drain(quiet=3.0, timeout=20.0)
+        assert all(p.poll() is None for p in procs), "a run exited:\n" + "\n".join(tail(l) for l in logs)
+    finally:
+        for p in procs:
+            stop_process(p, term_timeout=15)
+        if reader is not None:
+            reader.close()
+
+    problems = [] if complete else [f"not every expected record arrived within {TIMEOUT}s"]
+    for topic in COMPARED:
+        live = [parse_line(m.value) for m in reader.of(topic)]
+        counts = collections.Counter(r.get("id") for r in live)
+        twice = [i for i, n in counts.items() if n > 1]
+        got = {r.get("id"): r for r in live}
+        missing = [i for i in expected[topic] if i not in got]
+        extra = [i for i in got if i not in expected[topic]]
+        differ = [i for i in expected[topic] if i in got and not json_equal(got[i], expected[topic][i])]
+        if twice:
+            problems.append(f"{topic}: {len(twice)} ids written twice, e.g. {twice[:5]}")
+        if missing:
+            problems.append(f"{topic}: {len(missing)} backtest records missing, e.g. {missing[:5]}")
+        if extra:
+            problems.append(f"{topic}: {len(extra)} records the backtest does not have, e.g. {extra[:5]}")
+        for i in differ[:3]:
+            problems.append(f"{topic}: {i} differs:\n{dict_diff(got[i], expected[topic][i])}")
+    assert not problems, "two processes != backtest:\n" + "\n".join(problems) + "\n" + "\n".join(
+        f"--- {l.name}\n{tail(l, 4000)}" for l in logs)
