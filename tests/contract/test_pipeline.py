@@ -814,3 +814,52 @@ def test_live_dlq_order_per_key_equals_backtest(pipeline: Pipeline):
         if vals != reference:
             problems.append(f"key {k}: live order {vals}, backtest order {reference}")
     require(problems, "per key, live DLQ records must come in the backtest's order:")
+
+
+# --- the account stage through the crash ----------------------------------------------------------------------------
+
+LEVELS = ["ok", "warning", "margin_call", "liquidation", "bankruptcy"]   # best to worst
+ENTRY = {"warning": 1.5, "margin_call": 1.2, "liquidation": 1.0}         # config/backstop.yaml margin.levels
+HYSTERESIS = 0.05
+
+
+def test_margin_calls_follow_the_crash_with_hysteresis(pipeline: Pipeline):
+    """The flash crash makes leveraged accounts (standard and portfolio mode, perpetuals and options) escalate while
+    the triggers are active and recover afterwards; every event's coverage agrees with the level it announces:
+    worse levels on crossing their threshold, better ones only past the threshold plus the hysteresis."""
+    calls = pipeline.backtest[CALLS]
+    assert calls, "the crash made no margin call"
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    worse = [c for c in calls if rank[c["level"]] > rank[c["previous"]]]
+    better = [c for c in calls if rank[c["level"]] < rank[c["previous"]]]
+    problems = []
+    if not worse or not better:
+        problems.append(f"{len(worse)} escalations and {len(better)} recoveries: the crash must show both")
+    if {c["mode"] for c in calls} != {"standard", "portfolio"}:
+        problems.append(f"margin calls only in mode(s) {sorted({c['mode'] for c in calls})}")
+    if not any(p["instrument"].count("-") == 3 for c in calls for p in c["positions"]):  # BTC-28NOV25-62000-P
+        problems.append("no margin call concerns an account holding options")
+    stress = [t for t in pipeline.backtest[TRIGGERS] if t.get("rule") != STALE_RULE]
+    if stress:
+        start = min(t["ts"] for t in stress if t["state"] == "activated")
+        severe = [c for c in worse if c["ts"] >= start and rank[c["level"]] >= rank["margin_call"]]
+        if not severe:
+            problems.append("no account reached margin_call or worse once the backstop triggers fired")
+    for c in calls:
+        cov, level = c["coverage"], c["level"]
+        if level == "bankruptcy":
+            if c["equity"] > 0:
+                problems.append(f"{c['id']}: bankruptcy with equity {c['equity']}")
+            continue
+        if cov is None:
+            if level != "ok":
+                problems.append(f"{c['id']}: {level} without maintenance margin")
+            continue
+        if c in worse and level in ENTRY and not cov < ENTRY[level]:
+            problems.append(f"{c['id']}: escalated to {level} at coverage {cov} (threshold {ENTRY[level]})")
+        if c in better:
+            floor = {"ok": ENTRY["warning"], "warning": ENTRY["margin_call"], "margin_call": ENTRY["liquidation"]}
+            if level in floor and cov < floor[level] + HYSTERESIS - 1e-12:
+                problems.append(f"{c['id']}: recovered to {level} at coverage {cov}, below "
+                                f"{floor[level]} + hysteresis {HYSTERESIS}")
+    require(problems, "margin calls through the crash:")
