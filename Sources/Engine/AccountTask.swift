@@ -67,8 +67,11 @@ public enum AccountSource: Int, Sendable, CaseIterable {
 public struct AccountTask: Sendable {
     public var stage: AccountStage
     public let allowedLateness: Int64
-    private var pending: [Pending] = []
-    private var isSorted = true
+    /// Buffered inputs: a binary min-heap of small plain keys (no reference counting when they move), each naming
+    /// its input's slot in `slots`; O(log n) per input however far apart their times arrive.
+    private var heap: [HeapEntry] = []
+    private var slots: [Pending?] = []
+    private var freeSlots: [Int32] = []
     /// The key of the last input applied in merge order.
     public private(set) var lastApplied: AccountMergeKey?
     /// The greatest `ts` applied.
@@ -93,7 +96,40 @@ public struct AccountTask: Sendable {
         self.allowedLateness = allowedLateness
     }
 
-    public var buffered: Int { pending.count }
+    public var buffered: Int { heap.count }
+
+    /// A heap entry: the merge key with the source topic reduced to its first eight bytes (big-endian, so integer
+    /// order is byte order); equal prefixes fall back to the full key.
+    struct HeapEntry {
+        var ts: Int64
+        var rank: Int8
+        var side: Int8
+        var topicPrefix: UInt64
+        var partition: Int32
+        var offset: Int64
+        var slot: Int32
+
+        init(_ key: AccountMergeKey, slot: Int32) {
+            ts = key.ts
+            rank = key.rank.rawValue
+            side = key.side
+            var prefix: UInt64 = 0
+            var n = 0
+            for byte in key.source.topic.utf8.prefix(8) { prefix = prefix << 8 | UInt64(byte); n += 1 }
+            topicPrefix = prefix << (8 * UInt64(8 - n))
+            partition = key.source.partition
+            offset = key.source.offset
+            self.slot = slot
+        }
+    }
+
+    /// Whether entry `a` sorts before entry `b` (``AccountMergeKey`` order).
+    private func precedes(_ a: HeapEntry, _ b: HeapEntry) -> Bool {
+        if a.ts != b.ts { return a.ts < b.ts }
+        if a.rank != b.rank { return a.rank < b.rank }
+        if a.topicPrefix != b.topicPrefix { return a.topicPrefix < b.topicPrefix }
+        return slots[Int(a.slot)]!.key < slots[Int(b.slot)]!.key
+    }
 
     /// Buffers one input. - Parameters:
     ///   - origin: for marks and fills, the instrument-stage input that caused them (their sort source and the
@@ -111,26 +147,58 @@ public struct AccountTask: Sendable {
             applyLate(input, key: key, origin: origin, value: value, emit: emit)
             return
         }
-        pending.append(Pending(key: key, input: input, origin: origin, position: position))
-        if isSorted, pending.count > 1, key < pending[pending.count - 2].key { isSorted = false }
+        let item = Pending(key: key, input: input, origin: origin, position: position)
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[Int(slot)] = item
+        } else {
+            slot = Int32(slots.count)
+            slots.append(item)
+        }
+        heap.append(HeapEntry(key, slot: slot))
+        siftUp(heap.count - 1)
     }
 
     /// Applies, in key order, every buffered input with `ts < frontier`.
     public mutating func release(before frontier: Int64, emit: (OutputRecord) -> Void) {
-        guard !pending.isEmpty else { return }
-        if !isSorted {
-            pending.sort { $0.key < $1.key }
-            isSorted = true
-        }
-        var n = 0
-        while n < pending.count, pending[n].key.ts < frontier {
-            let p = pending[n]
+        while let first = heap.first, first.ts < frontier {
+            let p = popFirst()
             apply(p.input, origin: p.origin, emit: emit)
             lastApplied = p.key
             eventTime = max(eventTime, p.key.ts)
-            n += 1
         }
-        if n > 0 { pending.removeFirst(n) }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard precedes(heap[i], heap[parent]) else { return }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    private mutating func popFirst() -> Pending {
+        heap.swapAt(0, heap.count - 1)
+        let slot = heap.removeLast().slot
+        let first = slots[Int(slot)].take()!
+        freeSlots.append(slot)
+        if heap.isEmpty {
+            slots.removeAll(keepingCapacity: true)
+            freeSlots.removeAll(keepingCapacity: true)
+        }
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var smallest = i
+            if l < heap.count, precedes(heap[l], heap[smallest]) { smallest = l }
+            if r < heap.count, precedes(heap[r], heap[smallest]) { smallest = r }
+            if smallest == i { return first }
+            heap.swapAt(i, smallest)
+            i = smallest
+        }
     }
 
     /// The task's progress for its changelog: the last key applied, the event time and the offsets read.
@@ -185,7 +253,7 @@ public struct AccountTask: Sendable {
     /// consume (nil when nothing was consumed from it).
     public func committableOffset(_ source: AccountSource) -> Int64? {
         var lowest: Int64?
-        for p in pending {
+        for case let p? in slots {
             if let position = p.position, position.source == source { lowest = min(lowest ?? position.offset, position.offset) }
         }
         if let lowest { return lowest }

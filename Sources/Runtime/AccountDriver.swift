@@ -119,7 +119,7 @@ final class AccountDriver {
 
     func define(_ instrument: Instrument) {
         instruments[instrument.symbol] = instrument
-        for p in tasks.keys { tasks[p]!.stage.define(instrument) }
+        for p in Array(tasks.keys) { tasks[p]!.stage.define(instrument) }
     }
 
     /// `<group>-instrument-progress`.
@@ -295,7 +295,8 @@ final class AccountDriver {
                 let origin = sourceOrigin(of: m) ?? Origin(topic: topics.marks, partition: m.partition, offset: m.offset)
                 marks[record.instrument] = (record, origin)
                 retain(record, origin: origin)
-                for p in tasks.keys { tasks[p]!.enqueue(.mark(record), origin: origin, position: nil, emit: emit) }
+                // Over a copy of the keys: iterating `tasks.keys` while mutating a task would copy its buffer each time.
+                for p in Array(tasks.keys) { tasks[p]!.enqueue(.mark(record), origin: origin, position: nil, emit: emit) }
                 read += 1
             }
         }
@@ -312,7 +313,7 @@ final class AccountDriver {
             tasks[p]!.release(before: frontier, emit: emit)
         }
         // A source's points older than the newest one every task has read are no longer needed.
-        for q in points.keys {
+        for q in Array(points.keys) {
             if let keep = tasks.keys.map({ consumedPointIndex(of: q, by: $0) ?? 0 }).min(), keep > 0 {
                 points[q]!.removeFirst(keep)
             }
@@ -347,12 +348,14 @@ final class AccountDriver {
         }
     }
 
-    /// A progress record: `{"task":q,"event_time":t|null,"marks":[[p,end],…],"fills":[[p,end],…]}` (null: drained).
+    /// A progress record: `{"task":q,"event_time":t|null|-1,"marks":[[p,end],…],"fills":[[p,end],…]}` (null: drained;
+    /// −1: nothing processed yet).
     static func encodeProgress(task q: Int32, _ point: SourcePoint) -> [UInt8] {
         var w = JSONWriter(capacity: 128)
         w.beginObject()
         w.key("task"); w.integer(Int64(q))
-        w.key("event_time"); if point.eventTime == .max { w.null() } else { w.integer(point.eventTime) }
+        // Event times are never negative: −1 stands for "nothing processed yet" (Int64.min).
+        w.key("event_time"); if point.eventTime == .max { w.null() } else { w.integer(max(point.eventTime, -1)) }
         for (name, ends) in [("marks", point.marksEnd), ("fills", point.fillsEnd)] {
             w.key(name)
             w.beginArray()
@@ -369,7 +372,10 @@ final class AccountDriver {
         do throws(DecodeError) {
             try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
                 if key == "task" { task = Int32(truncatingIfNeeded: try r.readInt64()) }
-                else if key == "event_time" { eventTime = r.readNullIfPresent() ? .max : try r.readInt64() }
+                else if key == "event_time" {
+                    eventTime = r.readNullIfPresent() ? .max : try r.readInt64()
+                    if eventTime < 0 { eventTime = .min }
+                }
                 else if key == "marks" || key == "fills" {
                     var ends: [Int32: Int64] = [:]
                     try r.readArray { (r: inout JSONReader) throws(DecodeError) in
