@@ -146,17 +146,18 @@ public final class LivePipeline {
             let busy = stage.buffered > 0 || accounts.buffered > 0
             let n = try consumer.poll(into: batch, timeout: busy ? .milliseconds(5) : .milliseconds(100))
             let now = monotonicMicros()
-            if n > 0 {
+            var counts: [String: Int] = [:]
+            for i in 0..<n {
+                if let topic = enqueue(batch[i], now: now, emit: { outputs.append($0) }) { counts[topic, default: 0] += 1 }
+            }
+            let inputs = counts.values.reduce(0, +)  // messages, not end-of-partition events
+            consumed += inputs
+            if inputs > 0 {
                 if firstInput == nil { firstInput = now }
                 lastInput = now
             } else if let idle = stopWhenIdleMicros, firstInput != nil, now - lastInput >= idle, !busy {
                 break
             }
-            var counts: [String: Int] = [:]
-            for i in 0..<n {
-                if let topic = enqueue(batch[i], now: now, emit: { outputs.append($0) }) { counts[topic, default: 0] += 1 }
-            }
-            consumed += n
             for (topic, count) in counts { metrics.add("backstop_events_in_total", ["topic", topic], Double(count)) }
             try instruments.poll(applyInstrument)
             stage.drain(canSkip: { p, kind in self.canSkip(partition: p, kind: kind, now: now, maxIdle: maxIdle) },
@@ -170,7 +171,7 @@ public final class LivePipeline {
             outputsSinceCommit += outputs.count
             outputs.removeAll(keepingCapacity: true)
             producer.poll()
-            if n > 0 {
+            if inputs > 0 {
                 lastWork = monotonicMicros()
                 metrics.observeLatency(seconds: Double(lastWork - now) / 1e6)
             }
