@@ -47,7 +47,7 @@ public struct InstrumentStage: Sendable {
     public mutating func apply(instrument: Instrument?, symbol: String) {
         instruments[symbol] = instrument
         let multiplier = instrument?.multiplier ?? 1
-        for p in tasks.keys { tasks[p]!.setMultiplier(multiplier, for: symbol) }
+        for p in tasks.keys { tasks[p]!.setReference(multiplier, known: instrument != nil, for: symbol) }
     }
 
     /// The partitions that have tasks.
@@ -193,8 +193,10 @@ struct InstrumentTask: Sendable {
         queues[input.kind.rawValue].append(input)
     }
 
-    mutating func setMultiplier(_ multiplier: Double, for symbol: String) {
-        instruments[symbol]?.metrics.multiplier = multiplier
+    mutating func setReference(_ multiplier: Double, known: Bool, for symbol: String) {
+        guard let index = instruments.index(forKey: symbol) else { return }
+        instruments.values[index].metrics.multiplier = multiplier
+        instruments.values[index].isKnown = known
     }
 
     mutating func drain(context: TaskContext, canSkip: (InputKind) -> Bool, emit: (OutputRecord) -> Void) {
@@ -222,33 +224,41 @@ struct InstrumentTask: Sendable {
             rejectedCounts[rejected.error.reason, default: 0] += 1
             emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
         case .quote(let quote):
-            if let error = admit(ts: quote.ts, symbol: quote.instrument, context: context) {
+            // One hash of the symbol per input: the state's index serves the reference-data check too.
+            let found = instruments.index(forKey: quote.instrument)
+            if let error = admit(ts: quote.ts, symbol: quote.instrument, state: found, context: context) {
                 return reject(input, symbol: quote.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, quote.ts)
-            let index = stateIndex(quote.instrument, ts: quote.ts, origin: origin, context: context)
+            let index = stateIndex(quote.instrument, found: found, ts: quote.ts, origin: origin, context: context)
             // Through the dictionary's modify accessor: the state is updated in place, never copied.
             instruments.values[index].apply(quote: quote, raw: input.raw, origin: origin, context: context, emit: emit)
         case .trade(let trade):
-            if let error = admit(ts: trade.ts, symbol: trade.instrument, context: context) ?? deduplicate(trade, context: context) {
+            let found = instruments.index(forKey: trade.instrument)
+            if let error = admit(ts: trade.ts, symbol: trade.instrument, state: found, context: context)
+                ?? deduplicate(trade, context: context) {
                 return reject(input, symbol: trade.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, trade.ts)
-            let index = stateIndex(trade.instrument, ts: trade.ts, origin: origin, context: context)
+            let index = stateIndex(trade.instrument, found: found, ts: trade.ts, origin: origin, context: context)
             instruments.values[index].apply(trade: trade, origin: origin, context: context, emit: emit)
         }
         checkStale(origin: origin, context: context, emit: emit)
     }
 
     /// Merge-time checks (SPEC §8): lateness against the task's event time, and instruments missing from the
-    /// reference data past `unknown_grace`. - Returns: the rejection, if any.
-    private mutating func admit(ts: Int64, symbol: String, context: TaskContext) -> DecodeError? {
+    /// reference data past `unknown_grace`. `state`: the instrument's state, whose ``InstrumentState/isKnown``
+    /// answers for the reference data without a lookup. - Returns: the rejection, if any.
+    private mutating func admit(
+        ts: Int64, symbol: String, state: Dictionary<String, InstrumentState>.Index?, context: TaskContext
+    ) -> DecodeError? {
         let lateness = context.configuration.allowedLatenessMicros
         if eventTime != Int64.min, ts < eventTime - lateness {
             return DecodeError(.late, "ts \(ts) is \(eventTime - ts) µs behind the task's event time \(eventTime) "
                 + "(allowed lateness \(lateness) µs)")
         }
-        if !context.instruments.isEmpty, context.instruments[symbol] == nil {
+        if !context.instruments.isEmpty,
+           !(state.map { instruments.values[$0].isKnown } ?? (context.instruments[symbol] != nil)) {
             let since = unknownSince[symbol] ?? ts
             unknownSince[symbol] = since
             if ts - since > context.configuration.unknownGraceMicros {
@@ -292,16 +302,19 @@ struct InstrumentTask: Sendable {
         }
     }
 
-    /// The index of the instrument's state, created on first sight; records the input as its latest.
-    private mutating func stateIndex(_ symbol: String, ts: Int64, origin: Origin, context: TaskContext)
-        -> Dictionary<String, InstrumentState>.Index
-    {
-        if let found = instruments.index(forKey: symbol) {
+    /// The index of the instrument's state (`found`, when it has one), created on first sight; records the input
+    /// as its latest.
+    private mutating func stateIndex(
+        _ symbol: String, found: Dictionary<String, InstrumentState>.Index?, ts: Int64, origin: Origin,
+        context: TaskContext
+    ) -> Dictionary<String, InstrumentState>.Index {
+        if let found {
             instruments.values[found].lastOrigin = origin
             return found
         }
         instruments[symbol] = InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin,
-                                              rules: context.configuration.triggers, firstTs: ts)
+                                              rules: context.configuration.triggers, firstTs: ts,
+                                              isKnown: context.instruments[symbol] != nil)
         return instruments.index(forKey: symbol)!
     }
 

@@ -15,9 +15,12 @@ struct InstrumentState: Sendable {
     /// The last quote's value as received (shared, not copied), for its levels' text.
     var lastQuoteRaw: [UInt8] = []
     var publishedMark: MarkRecord?
+    /// Whether the reference data lists the instrument (kept current by ``InstrumentStage/apply(instrument:symbol:)``).
+    var isKnown: Bool
 
-    init(metrics: InstrumentMetrics, lastOrigin: Origin, rules: [TriggerRule], firstTs: Int64) {
+    init(metrics: InstrumentMetrics, lastOrigin: Origin, rules: [TriggerRule], firstTs: Int64, isKnown: Bool) {
         self.metrics = metrics
+        self.isKnown = isKnown
         self.lastOrigin = lastOrigin
         triggers = rules.map { $0.applies(to: metrics.symbol) ? TriggerTracker(levels: $0.levels.count) : nil }
         lastQuoteTs = firstTs

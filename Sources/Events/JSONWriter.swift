@@ -16,11 +16,30 @@ public struct JSONWriter: Sendable {
 
     /// Writes `"name":`; the next value call writes the value.
     public mutating func key(_ name: StaticString) {
-        separator()
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        let n = name.utf8CodeUnitCount
+        guard n <= 28 else {
+            separator()
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: n))
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(UInt8(ascii: ":"))
+            needsComma = false
+            return
+        }
+        // `,"name":` assembled in a register-sized scratch and appended at once: one capacity check, not five.
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let comma = needsComma
+        withUnsafeMutableBytes(of: &scratch) { b in
+            var i = 0
+            if comma { b[0] = UInt8(ascii: ","); i = 1 }
+            b[i] = UInt8(ascii: "\"")
+            UnsafeMutableRawBufferPointer(rebasing: b[(i + 1)...]).copyMemory(
+                from: UnsafeRawBufferPointer(start: name.utf8Start, count: n))
+            i += 1 + n
+            b[i] = UInt8(ascii: "\"")
+            b[i + 1] = UInt8(ascii: ":")
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[..<(i + 2)]))
+        }
         needsComma = false
     }
 
@@ -74,10 +93,12 @@ public struct JSONWriter: Sendable {
         // the integer A·10^(8−k), and s = fl(value·10^8) within 2.5 ulp(s) of it: below 2^40, within 2^-11. A
         // fractional part past 2^-8 therefore means no k succeeds.
         let s = magnitude * 1e8
-        if s < 0x1p40, abs(s - s.rounded()) > 0x1p-8 { return false }
+        if s < 0x1p40, abs(s - roundHalfAway(s)) > 0x1p-8 { return false }
         for k in 0...8 {
-            let scaled = (magnitude * decimalPowers[k]).rounded()
-            guard scaled < 9_007_199_254_740_992 else { return false }
+            let x = magnitude * decimalPowers[k]
+            // round(x) < 2^53 exactly when x < 2^53 (doubles from 2^52 on are integers).
+            guard x < 9_007_199_254_740_992 else { return false }
+            let scaled = roundHalfAway(x)
             guard scaled / decimalPowers[k] == magnitude else { continue }
             if value < 0 || (value == 0 && value.sign == .minus) { bytes.append(UInt8(ascii: "-")) }
             appendDigits(UInt64(scaled), decimals: k)
@@ -86,27 +107,30 @@ public struct JSONWriter: Sendable {
         return false
     }
 
+    /// `m / 10^decimals` with at least one integer digit (`decimals` ≤ 8, m < 2^53), `.0` when `decimals` is 0:
+    /// written right to left into a scratch buffer, then appended at once.
     private mutating func appendDigits(_ m: UInt64, decimals: Int) {
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var rest = m
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: ≤ 16 digits, '.', ".0"
+        withUnsafeMutableBytes(of: &scratch) { b in
+            var i = b.count
+            if decimals == 0 {
+                i -= 2
+                b[i] = UInt8(ascii: ".")
+                b[i + 1] = UInt8(ascii: "0")
+            }
+            var rest = m
+            var count = 0
             repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                if count == decimals, decimals > 0 {
+                    i -= 1
+                    b[i] = UInt8(ascii: ".")
+                }
+                i -= 1
+                b[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
                 count += 1
             } while rest > 0 || count <= decimals
-            // Digits are least significant first; the integer part has at least one digit.
-            for i in stride(from: count - 1, through: 0, by: -1) {
-                if i == decimals - 1 { bytes.append(UInt8(ascii: ".")) }
-                bytes.append(buffer[i])
-            }
-        }
-        if decimals == 0 {
-            bytes.append(UInt8(ascii: "."))
-            bytes.append(UInt8(ascii: "0"))
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i...]))
         }
     }
 
@@ -191,6 +215,14 @@ public struct JSONWriter: Sendable {
         }
         if closing { bytes.append(UInt8(ascii: "\"")) }
     }
+}
+
+/// `x.rounded()` (half away from zero) for 0 ≤ x < 2^53, without the library call: the truncation is exact, and
+/// so is the fraction `x − t`.
+@inline(__always)
+func roundHalfAway(_ x: Double) -> Double {
+    let t = Double(Int64(x))
+    return x - t >= 0.5 ? t + 1 : t
 }
 
 /// Receives a number's text as bytes (`_writeASCII`), avoiding the `String` that `description` would allocate.

@@ -18,6 +18,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Passes over the input.")
     var repeats: Int = 3
 
+    @Flag(help: "Only the instrument-stage figures (skips the resident-state and account-stage benchmarks).")
+    var instrumentOnly = false
+
     func run() throws {
         let c = try common.load()
         let names = c.topics
@@ -40,6 +43,7 @@ struct Bench: ParsableCommand {
         }
         print("instrument_stage_events: \(total)")
         print("instrument_stage_events_per_s: \(Int(best))")
+        if instrumentOnly { return }
 
         // Resident state per instrument: heap in use with the stage holding every instrument's state after the
         // whole input (its lookback full), minus the heap before the stage existed.

@@ -184,4 +184,43 @@ struct JSONWriterTests {
         }
         #expect(mismatches.isEmpty, "\(mismatches)")
     }
+
+    /// Tick-grid values (`m / 10^k`, k ≤ 8) take the short decimal path: the exact decimal text, `.0` for integers,
+    /// a leading `0.` and zeros for small values, and the sign of negative numbers and of negative zero.
+    @Test func shortDecimalsAreWrittenExactly() {
+        let fixed: [(Double, String)] = [
+            (0, "0.0"), (-0.0, "-0.0"), (5, "5.0"), (-5, "-5.0"), (64000.25, "64000.25"), (0.005, "0.005"),
+            (0.00000001, "0.00000001"), (1.5, "1.5"), (2.5, "2.5"), (0.5, "0.5"), (123456789012.5, "123456789012.5"),
+            (1e14, "100000000000000.0"),
+        ]
+        var mismatches: [String] = []
+        for (value, want) in fixed {
+            var w = JSONWriter()
+            w.number(value)
+            let got = String(decoding: w.bytes, as: UTF8.self)
+            if got != want { mismatches.append("\(value): \(got) != \(want)") }
+        }
+        var rng = SplitMix64(seed: 11)
+        for _ in 0..<200_000 {
+            // At most 12 significant digits: distinct decimals are distinct doubles, so the shortest k is this one.
+            let k = Int(rng.next() % 9)
+            var m = rng.next() % 1_000_000_000_000
+            if k > 0, m % 10 == 0 { m += 1 }
+            var text = String(m)
+            if k > 0 {
+                if text.count <= k { text = String(repeating: "0", count: k - text.count + 1) + text }
+                text.insert(".", at: text.index(text.endIndex, offsetBy: -k))
+            } else {
+                text += ".0"
+            }
+            let negative = rng.next() & 1 == 1
+            let value = (negative ? -1.0 : 1.0) * (Double(m) / [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8][k])
+            let want = (negative ? "-" : "") + text
+            var w = JSONWriter()
+            w.number(value)
+            let got = String(decoding: w.bytes, as: UTF8.self)
+            if got != want, mismatches.count < 5 { mismatches.append("\(m)/10^\(k): \(got) != \(want)") }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
 }
