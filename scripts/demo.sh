@@ -78,4 +78,23 @@ episodes = report["triggers"]["episodes"]
 print(f"trigger episodes: {len(episodes)}; VaR traffic lights: "
       + " ".join(f"{k}={v['traffic_light']}" for k, v in sorted(report["var_backtest"].items()) if k.endswith("-PERP")))
 PY
+"$PYTHON" - "$BROKERS" "$REPORT_DIR/margin-calls.ndjson" <<'PY'
+import collections, json, sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "demo-count", "isolation.level": "read_committed",
+              "enable.auto.commit": False})
+meta = c.list_topics("margin-calls", timeout=10).topics["margin-calls"].partitions
+c.assign([TopicPartition("margin-calls", p, 0) for p in meta])
+live, idle = [], 0
+while idle < 4:
+    batch = c.consume(1000, 0.5)
+    idle = idle + 1 if not batch else 0
+    live += [json.loads(m.value()) for m in batch if not m.error()]
+c.close()
+backtest = {json.loads(l)["id"] for l in open(sys.argv[2])}
+by_level = collections.Counter(r["level"] for r in live)
+print(f"live margin calls (backstop run, on the broker): {len(live)} "
+      + " ".join(f"{k}={v}" for k, v in sorted(by_level.items()))
+      + f"; the same as the backtest's: {'yes' if {r['id'] for r in live} == backtest else 'no'}")
+PY
 echo "report: $REPORT_DIR/report.html (open it in a browser)"
