@@ -1,6 +1,6 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
 #endif
 import Runtime
 import Testing
@@ -8,19 +8,40 @@ import Logging
 
 @Suite("HTTP endpoints")
 struct HTTPServerTests {
+    /// One plain HTTP/1.1 request over a fresh socket, read to the end (no client-side connection reuse or
+    /// retries between the test and the server).
     func get(_ port: Int, _ path: String) throws -> (status: Int, body: String) {
-        let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-        let semaphore = DispatchSemaphore(value: 0)
-        final class Box: @unchecked Sendable { var result: (Int, String)?; var error: (any Error)? }
-        let box = Box()
-        URLSession.shared.dataTask(with: url) { data, response, error in
-            if let error { box.error = error }
-            box.result = ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data ?? Data(), as: UTF8.self))
-            semaphore.signal()
-        }.resume()
-        semaphore.wait()
-        if let error = box.error { throw error }
-        return box.result!
+        struct RequestFailed: Error { var step: String }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RequestFailed(step: "socket") }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RequestFailed(step: "connect") }
+        let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else {
+            throw RequestFailed(step: "send")
+        }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 { throw RequestFailed(step: "recv") }
+            if n == 0 { break }
+            response += buffer[..<n]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let statusLine = text.split(separator: "\r\n").first, statusLine.split(separator: " ").count >= 2,
+              let status = Int(statusLine.split(separator: " ")[1]),
+              let bodyStart = text.range(of: "\r\n\r\n") else { throw RequestFailed(step: "parse: \(text.prefix(200))") }
+        return (status, String(text[bodyStart.upperBound...]))
     }
 
     @Test("/metrics in Prometheus text format; /health/ready turns 200 only when every condition holds")
