@@ -200,11 +200,9 @@ public final class LivePipeline {
     /// Creates the internal topics when they do not exist: the account changelog (compacted, one partition per
     /// account task) and the instrument tasks' progress (compacted, key = task).
     private func ensureInternalTopics(partitions: Int) throws {
-        let admin = try KafkaAdmin(configuration: KafkaConfiguration(
-            bootstrapServers: configuration.kafka.brokers, clientID: "backstop-admin",
-            properties: configuration.kafka.producerLibrdkafka), onLog: KafkaLogBridge(logger: logger).log)
-        let topic = NewTopic(name: accounts.changelog, partitions: partitions, configs: ["cleanup.policy": "compact"])
-        let progress = NewTopic(name: accounts.progressTopic, partitions: partitions, configs: ["cleanup.policy": "compact"])
+        let admin = try Topics.admin(configuration, logger: logger)
+        let topic = Topics.newTopic(accounts.changelog, compacted: true, partitions: partitions)
+        let progress = Topics.newTopic(accounts.progressTopic, compacted: true, partitions: partitions)
         for (name, error) in try admin.createTopics([topic, progress], timeout: timeout) where error.code != .topicAlreadyExists {
             throw ConfigError("kafka.group", "cannot create \(name): \(error.message)")
         }
@@ -289,9 +287,14 @@ public final class LivePipeline {
     /// message). A partition that still has data on the broker is waited for, so a fast input never runs ahead of
     /// a slow one and makes its events late.
     private func canSkip(partition: Int32, kind: InputKind, now: Int64, maxIdle: Int64) -> Bool {
-        let idle = now - (lastArrival[partition]?[kind.rawValue] ?? now)
-        guard idle >= maxIdle else { return false }
-        return atEnd[configuration.topics.name(of: kind)]?.contains(partition) ?? false
+        isIdleAtEnd(configuration.topics.name(of: kind), partition, lastArrival: lastArrival[partition]?[kind.rawValue],
+                    now: now, maxIdle: maxIdle)
+    }
+
+    /// Whether input `topic`/`partition` has been idle for `max_idle` (never, without an arrival) and is at its end.
+    private func isIdleAtEnd(_ topic: String, _ partition: Int32, lastArrival: Int64?, now: Int64, maxIdle: Int64) -> Bool {
+        guard now - (lastArrival ?? now) >= maxIdle else { return false }
+        return atEnd[topic]?.contains(partition) ?? false
     }
 
     private func route(of handle: OpaquePointer, _ message: KafkaMessage) -> Route? {
@@ -308,8 +311,8 @@ public final class LivePipeline {
     /// Whether account task `partition` may go on without waiting for `accounts`: at its end and idle for
     /// `max_idle` (as ``canSkip(partition:kind:now:maxIdle:)``).
     private func canSkipAccounts(partition: Int32, now: Int64, maxIdle: Int64) -> Bool {
-        guard let position = accounts.position(partition, .accounts), now - position.lastArrival >= maxIdle else { return false }
-        return atEnd[configuration.topics.accounts]?.contains(partition) ?? false
+        guard let position = accounts.position(partition, .accounts) else { return false }
+        return isIdleAtEnd(configuration.topics.accounts, partition, lastArrival: position.lastArrival, now: now, maxIdle: maxIdle)
     }
 
     /// Whether local instrument task `q` has nothing more to process: nothing buffered, and each input caught up
@@ -459,10 +462,7 @@ public final class LivePipeline {
             logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)
             do { try commit() } catch { logger.error("commit on revoke failed", metadata: ["error": "\(error)"]) }
-            stage.remove(partitions: Array(partitions))
-            for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
-            localSources.subtract(partitions)
-            for p in accountPartitions { accounts.remove(p) }
+            dropTasks(instrument: partitions, account: accountPartitions)
         case .lost:
             logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)
@@ -472,15 +472,20 @@ public final class LivePipeline {
                     try producer.beginTransaction()
                 } catch { logger.error("abort after loss failed", metadata: ["error": "\(error)"]) }
             }
-            stage.remove(partitions: Array(partitions))
-            for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
-            localSources.subtract(partitions)
-            for p in accountPartitions { accounts.remove(p) }
+            dropTasks(instrument: partitions, account: accountPartitions)
         }
         for tp in event.partitions {
             lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = nil
             atEnd[tp.topic]?.remove(tp.partition)
         }
+    }
+
+    /// Drops the tasks (and state) of partitions this member no longer owns.
+    private func dropTasks(instrument partitions: Set<Int32>, account accountPartitions: Set<Int32>) {
+        stage.remove(partitions: Array(partitions))
+        for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
+        localSources.subtract(partitions)
+        for p in accountPartitions { accounts.remove(p) }
     }
 
     private func report() {

@@ -127,36 +127,19 @@ public struct Replay: Sendable {
         // order whatever the fetch timing, so the output is byte-identical run after run, also as one stream.
         for partition in Set(assignment.map(\.partition)).sorted() {
             let task = assignment.filter { $0.partition == partition }
-            try consumer.assign(task)
             var pending: [OutputRecord] = []
-            var done = Set<TopicPartition>()
-            let deadline = Date().addingTimeInterval(3600)
-            while done.count < task.count {
-                guard Date() < deadline else { throw ConfigError("--until", "the replay did not reach its end within an hour") }
-                let n = try consumer.poll(into: batch, timeout: .milliseconds(200))
-                for i in 0..<n {
-                    let m = batch[i]
-                    let tp = TopicPartition(topic: m.topic, partition: m.partition)
-                    if let error = m.error {
-                        if error.code == .partitionEOF, stops[tp] == nil { done.insert(tp) }
-                        else if error.code != .partitionEOF { throw error }
-                        continue
-                    }
-                    if done.contains(tp) { continue }
-                    if let stop = stops[tp], m.offset >= stop { done.insert(tp); continue }
-                    guard let kind = kinds[m.topic] else { continue }
-                    let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
-                    let input = PendingInput.decode(kind: kind, origin: origin, key: m.key, value: m.value,
-                                                    fallbackTs: stage.fallbackTs(partition: m.partition, kind: kind))
-                    stage.enqueue(input, partition: m.partition)
-                    if let stop = stops[tp], m.offset + 1 >= stop { done.insert(tp) }
-                }
-                let finished = done
+            try readRange(task, stops: stops, consumer: consumer, batch: batch, each: { m in
+                guard let kind = kinds[m.topic] else { return }
+                let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
+                let input = PendingInput.decode(kind: kind, origin: origin, key: m.key, value: m.value,
+                                                fallbackTs: stage.fallbackTs(partition: m.partition, kind: kind))
+                stage.enqueue(input, partition: m.partition)
+            }, afterPoll: { finished in
                 stage.drain(canSkip: { p, kind in finished.contains(TopicPartition(topic: names.name(of: kind), partition: p)) },
                             emit: { pending.append($0) })
                 keepForAccounts(pending, in: &accountTask)
                 try flush(&pending, producer: &producer, emit: emit)
-            }
+            })
             stage.drain(canSkip: { _, _ in true }, emit: { pending.append($0) })
             stage.closeAll(emit: { pending.append($0) })
             keepForAccounts(pending, in: &accountTask)
@@ -187,6 +170,24 @@ public struct Replay: Sendable {
     private func readAccounts(_ assignment: [TopicPartition], stops: [TopicPartition: Int64], consumer: KafkaConsumer,
                               batch: KafkaMessageBatch, into task: inout AccountTask,
                               emit: (OutputRecord) -> Void) throws {
+        try readRange(assignment, stops: stops, consumer: consumer, batch: batch, each: { m in
+            let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
+            do throws(DecodeError) {
+                guard let value = m.value, value.count > 0 else { throw DecodeError(.decodeError, "empty value (tombstone)") }
+                task.enqueue(.account(try AccountEvent.decode(value)), origin: origin, position: nil, emit: emit)
+            } catch {
+                emit(RejectedInput(origin: origin, key: m.key.map { Array($0) }, value: m.value.map { Array($0) },
+                                   error: error).dlqRecord(eventTime: 0))
+            }
+        }, afterPoll: { _ in })
+    }
+
+    /// Reads `assignment` from its start offsets to its ends: a partition named in `stops` up to that offset
+    /// (exclusive; done at once when it starts there), any other to its end-of-partition event. `each` gets every
+    /// message in range, `afterPoll` the partitions done so far after each poll.
+    private func readRange(_ assignment: [TopicPartition], stops: [TopicPartition: Int64], consumer: KafkaConsumer,
+                           batch: KafkaMessageBatch, each: (KafkaMessage) -> Void,
+                           afterPoll: (Set<TopicPartition>) throws -> Void) throws {
         guard !assignment.isEmpty else { return }
         try consumer.assign(assignment)
         var done = Set<TopicPartition>()
@@ -207,16 +208,10 @@ public struct Replay: Sendable {
                 }
                 if done.contains(tp) { continue }
                 if let stop = stops[tp], m.offset >= stop { done.insert(tp); continue }
-                let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
-                do throws(DecodeError) {
-                    guard let value = m.value, value.count > 0 else { throw DecodeError(.decodeError, "empty value (tombstone)") }
-                    task.enqueue(.account(try AccountEvent.decode(value)), origin: origin, position: nil, emit: emit)
-                } catch {
-                    emit(RejectedInput(origin: origin, key: m.key.map { Array($0) }, value: m.value.map { Array($0) },
-                                       error: error).dlqRecord(eventTime: 0))
-                }
+                each(m)
                 if let stop = stops[tp], m.offset + 1 >= stop { done.insert(tp) }
             }
+            try afterPoll(done)
         }
     }
 

@@ -19,12 +19,9 @@ public enum Topics {
     public static func create(_ configuration: BackstopConfiguration, partitions: Int, logger: Logger) throws
         -> (created: [String], existing: [String])
     {
-        let admin = try KafkaAdmin(configuration: KafkaConfiguration(
-            bootstrapServers: configuration.kafka.brokers, clientID: "backstop-admin",
-            properties: configuration.kafka.producerLibrdkafka), onLog: KafkaLogBridge(logger: logger).log)
-        let topics = all(configuration, partitions: partitions).map { topic in
-            NewTopic(name: topic.name, partitions: partitions,
-                     configs: topic.compacted ? ["cleanup.policy": "compact"] : ["cleanup.policy": "delete"])
+        let admin = try self.admin(configuration, logger: logger)
+        let topics = all(configuration, partitions: partitions).map {
+            newTopic($0.name, compacted: $0.compacted, partitions: partitions)
         }
         let outcome = try admin.createTopics(topics, timeout: .seconds(30))
         var created: [String] = []
@@ -37,5 +34,17 @@ public enum Topics {
             }
         }
         return (created, existing)
+    }
+
+    /// An admin client on the configured brokers.
+    static func admin(_ configuration: BackstopConfiguration, logger: Logger) throws -> KafkaAdmin {
+        try KafkaAdmin(configuration: KafkaConfiguration(
+            bootstrapServers: configuration.kafka.brokers, clientID: "backstop-admin",
+            properties: configuration.kafka.producerLibrdkafka), onLog: KafkaLogBridge(logger: logger).log)
+    }
+
+    /// A topic to create, with its `cleanup.policy`.
+    static func newTopic(_ name: String, compacted: Bool, partitions: Int) -> NewTopic {
+        NewTopic(name: name, partitions: partitions, configs: ["cleanup.policy": compacted ? "compact" : "delete"])
     }
 }
