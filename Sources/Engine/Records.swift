@@ -86,6 +86,29 @@ public struct Origin: Sendable, Hashable {
 
     /// The `source` header value: `<topic>/<partition>/<offset>`.
     public var header: String { "\(topic)/\(partition)/\(offset)" }
+
+    /// ``header`` as UTF-8 bytes, written without an intermediate string (once per output in `run`).
+    public var headerBytes: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(topic.utf8.count + 24)
+        bytes.append(contentsOf: topic.utf8)
+        bytes.append(UInt8(ascii: "/"))
+        Self.appendDecimal(Int64(partition), to: &bytes)
+        bytes.append(UInt8(ascii: "/"))
+        Self.appendDecimal(offset, to: &bytes)
+        return bytes
+    }
+
+    private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        let start = bytes.count
+        repeat {
+            bytes.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        bytes[start...].reverse()
+    }
 }
 
 /// One output message: topic, key, JSON value and the input that caused it.

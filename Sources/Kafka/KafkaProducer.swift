@@ -73,31 +73,40 @@ public final class KafkaProducer: @unchecked Sendable {
 
     private func produceOnce(topic: String, partition: Int32, key: [UInt8]?, value: [UInt8]?,
                              headers: [KafkaHeader]) -> OpaquePointer? {
-        // Header names and values are copied by librdkafka; the pointers only need to live for this call.
+        // Header names and values are copied by librdkafka; they only need to live for this call, so they go into
+        // one scratch buffer on the stack (names NUL-terminated), not one allocation each.
         let count = headers.count
-        let names = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(count, 1))
-        let values = UnsafeMutablePointer<UnsafeRawPointer?>.allocate(capacity: max(count, 1))
-        let sizes = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
-        var owned: [UnsafeMutableRawPointer] = []
-        defer {
-            for p in owned { p.deallocate() }
-            names.deallocate(); values.deallocate(); sizes.deallocate()
-        }
-        for (i, header) in headers.enumerated() {
-            let nameBytes = Array(header.name.utf8CString)
-            let name = UnsafeMutableRawPointer.allocate(byteCount: nameBytes.count, alignment: 1)
-            nameBytes.withUnsafeBytes { name.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            let value = UnsafeMutableRawPointer.allocate(byteCount: max(header.value.count, 1), alignment: 1)
-            header.value.withUnsafeBytes { if $0.count > 0 { value.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-            owned.append(name); owned.append(value)
-            names[i] = UnsafePointer(name.assumingMemoryBound(to: CChar.self))
-            values[i] = UnsafeRawPointer(value)
-            sizes[i] = header.value.count
-        }
-        return withOptionalBytes(key) { k in
-            withOptionalBytes(value) { v in
-                CRdKafka_produce(handle.raw, topic, partition, k?.baseAddress, k?.count ?? 0,
-                                 v?.baseAddress, v?.count ?? 0, names, values, sizes, count, nil)
+        var byteCount = 0
+        for header in headers { byteCount += header.name.utf8.count + 1 + header.value.count }
+        return withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 1) { bytes in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<CChar>?.self, capacity: max(count, 1)) { names in
+                withUnsafeTemporaryAllocation(of: UnsafeRawPointer?.self, capacity: max(count, 1)) { values in
+                    withUnsafeTemporaryAllocation(of: Int.self, capacity: max(count, 1)) { sizes in
+                        var at = 0
+                        for (i, header) in headers.enumerated() {
+                            names[i] = UnsafePointer(bytes.baseAddress!.advanced(by: at).assumingMemoryBound(to: CChar.self))
+                            for byte in header.name.utf8 {
+                                bytes[at] = byte
+                                at += 1
+                            }
+                            bytes[at] = 0
+                            at += 1
+                            values[i] = UnsafeRawPointer(bytes.baseAddress!.advanced(by: at))
+                            sizes[i] = header.value.count
+                            header.value.withUnsafeBytes { v in
+                                if v.count > 0 { (bytes.baseAddress! + at).copyMemory(from: v.baseAddress!, byteCount: v.count) }
+                            }
+                            at += header.value.count
+                        }
+                        return withOptionalBytes(key) { k in
+                            withOptionalBytes(value) { v in
+                                CRdKafka_produce(handle.raw, topic, partition, k?.baseAddress, k?.count ?? 0,
+                                                 v?.baseAddress, v?.count ?? 0, names.baseAddress, values.baseAddress,
+                                                 sizes.baseAddress, count, nil)
+                            }
+                        }
+                    }
+                }
             }
         }
     }

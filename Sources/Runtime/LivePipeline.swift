@@ -24,9 +24,9 @@ public final class LivePipeline {
 
     let accounts: AccountDriver
     /// Where this process's marks and fills stand, per topic and partition (the offset after the last delivered).
-    private let delivered: DeliveredEnds
+    let delivered: DeliveredEnds
     /// The `quotes` partitions assigned here: the instrument tasks whose progress the account side knows exactly.
-    private var localSources: Set<Int32> = []
+    var localSources: Set<Int32> = []
     private var sourceCount = 0
 
     private enum Route { case instrument(InputKind), account(AccountSource) }
@@ -34,17 +34,22 @@ public final class LivePipeline {
     /// Per input topic, the partitions whose end librdkafka reported after their last message: everything the
     /// broker had there has been read. (Not the cached high watermark: some brokers report the first offset of
     /// the last batch + 1, which a consumer passes while that batch is still on its way.)
-    private var atEnd: [String: Set<Int32>] = [:]
+    var atEnd: [String: Set<Int32>] = [:]
     /// Source points recorded at the last commit and not yet written to the progress topic, and the last written.
-    private var unpublishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
-    private var publishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
+    var unpublishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
+    var publishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
     /// A failure inside a rebalance callback (a task's restore), raised by the run loop.
     private var rebalanceError: (any Error)?
-    private var lastArrival: [Int32: [Int64]] = [:]
+    var lastArrival: [Int32: [Int64]] = [:]
     /// Per partition and input, the next offset to be enqueued (last enqueued + 1).
-    private var nextOffset: [Int32: [Int64]] = [:]
-    private var lastCommitted: [TopicPartition: Int64] = [:]
-    private var outputsSinceCommit = 0
+    var nextOffset: [Int32: [Int64]] = [:]
+    var lastCommitted: [TopicPartition: Int64] = [:]
+    var outputsSinceCommit = 0
+    /// The commit under way, if any, and the outputs held back until it finishes (see `LivePipeline+Commit`).
+    var pendingCommit: PendingCommit?
+    var held: [OutputRecord] = []
+    /// When the last commit began (monotonic µs).
+    var commitBegan: Int64 = 0
     private var consumed = 0
     private let router: RebalanceRouter
     /// Stops once no input arrived for this long after the first (benchmarks and bounded runs). Default: nil.
@@ -59,7 +64,7 @@ public final class LivePipeline {
         /// Inputs sent to the DLQ.
         public var rejected = 0
     }
-    private let timeout: Duration = .seconds(30)
+    let timeout: Duration = .seconds(30)
 
     /// Process metrics and readiness, served over HTTP.
     let metrics: MetricsRegistry
@@ -133,9 +138,9 @@ public final class LivePipeline {
             "brokers": "\(configuration.kafka.brokers)", "group": "\(configuration.kafka.group)",
             "guarantee": "\(configuration.kafka.guarantee.rawValue)",
         ])
-        var lastCommit = monotonicMicros()
-        var lastReport = lastCommit
-        var lastMetrics = lastCommit
+        commitBegan = monotonicMicros()
+        var lastReport = commitBegan
+        var lastMetrics = commitBegan
         var outputs: [OutputRecord] = []
         let maxIdle = configuration.kafka.maxIdleMicros
         var firstInput: Int64?
@@ -144,7 +149,8 @@ public final class LivePipeline {
         while !stop.isRaised {
             if let error = rebalanceError { throw error }
             let busy = stage.buffered > 0 || accounts.buffered > 0
-            let n = try consumer.poll(into: batch, timeout: busy ? .milliseconds(5) : .milliseconds(100))
+            let wait: Duration = pendingCommit != nil ? .milliseconds(1) : busy ? .milliseconds(5) : .milliseconds(100)
+            let n = try consumer.poll(into: batch, timeout: wait)
             let now = monotonicMicros()
             var counts: [String: Int] = [:]
             for i in 0..<n {
@@ -167,18 +173,14 @@ public final class LivePipeline {
             accounts.release(sourceCount: sourceCount,
                              canSkipAccounts: { self.canSkipAccounts(partition: $0, now: now, maxIdle: maxIdle) },
                              emit: { outputs.append($0) })
-            for record in outputs { try output.send(record) }
-            outputsSinceCommit += outputs.count
+            try send(outputs)
             outputs.removeAll(keepingCapacity: true)
             producer.poll()
             if inputs > 0 {
                 lastWork = monotonicMicros()
                 metrics.observeLatency(seconds: Double(lastWork - now) / 1e6)
             }
-            if now - lastCommit >= configuration.kafka.commitIntervalMicros {
-                try commit()
-                lastCommit = now
-            }
+            try advanceCommit(now: now)
             if now - lastMetrics >= 1_000_000 {
                 publishMetrics()
                 lastMetrics = now
@@ -286,13 +288,13 @@ public final class LivePipeline {
     /// input has been idle for `max_idle` and its partition is at its end (librdkafka reported it after the last
     /// message). A partition that still has data on the broker is waited for, so a fast input never runs ahead of
     /// a slow one and makes its events late.
-    private func canSkip(partition: Int32, kind: InputKind, now: Int64, maxIdle: Int64) -> Bool {
+    func canSkip(partition: Int32, kind: InputKind, now: Int64, maxIdle: Int64) -> Bool {
         isIdleAtEnd(configuration.topics.name(of: kind), partition, lastArrival: lastArrival[partition]?[kind.rawValue],
                     now: now, maxIdle: maxIdle)
     }
 
     /// Whether input `topic`/`partition` has been idle for `max_idle` (never, without an arrival) and is at its end.
-    private func isIdleAtEnd(_ topic: String, _ partition: Int32, lastArrival: Int64?, now: Int64, maxIdle: Int64) -> Bool {
+    func isIdleAtEnd(_ topic: String, _ partition: Int32, lastArrival: Int64?, now: Int64, maxIdle: Int64) -> Bool {
         guard now - (lastArrival ?? now) >= maxIdle else { return false }
         return atEnd[topic]?.contains(partition) ?? false
     }
@@ -317,7 +319,7 @@ public final class LivePipeline {
 
     /// Whether local instrument task `q` has nothing more to process: nothing buffered, and each input caught up
     /// and idle for `max_idle` (an input never read: its partition is empty).
-    private func sourceDrained(_ q: Int32, now: Int64) -> Bool {
+    func sourceDrained(_ q: Int32, now: Int64) -> Bool {
         if let progress = stage.progress(partition: q), progress.buffered > 0 { return false }
         let maxIdle = configuration.kafka.maxIdleMicros
         for kind in InputKind.allCases {
@@ -329,118 +331,6 @@ public final class LivePipeline {
             }
         }
         return true
-    }
-
-    /// Where this process's instrument tasks stand after a commit, for the account side's frontier (see
-    /// ``AccountDriver``): here at once, in other processes through the progress topic.
-    private func recordProgress(now: Int64) {
-        var sources: [Int32: AccountDriver.SourcePoint] = [:]
-        let marksEnd = delivered.ends[configuration.topics.marks] ?? [:]
-        let fillsEnd = delivered.ends[configuration.topics.fills] ?? [:]
-        for q in localSources {
-            let eventTime = sourceDrained(q, now: now) ? Int64.max : stage.progress(partition: q)?.eventTime ?? .min
-            sources[q] = AccountDriver.SourcePoint(marksEnd: marksEnd, fillsEnd: fillsEnd, eventTime: eventTime)
-        }
-        accounts.committed(sources, local: localSources)
-        for (q, point) in sources where publishedProgress[q] != point {
-            unpublishedProgress[q] = point
-        }
-    }
-
-    /// Commits outputs and processed offsets together (exactly-once), or flushes then commits (at-least-once).
-    func commit() throws {
-        let names = configuration.topics
-        let now = monotonicMicros()
-        let offsets = (stage.processedOffsets()
-            .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
-            + accounts.committableOffsets())
-            .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
-        // The progress of the last commit goes out with this one (its offsets are known only once it committed).
-        for (q, point) in unpublishedProgress.sorted(by: { $0.key < $1.key }) {
-            // One partition for all: a transaction touching fewer partitions commits faster.
-            try producer.send(topic: accounts.progressTopic, partition: 0, key: Array(String(q).utf8),
-                              value: AccountDriver.encodeProgress(task: q, point))
-            publishedProgress[q] = point
-            outputsSinceCommit += 1
-        }
-        unpublishedProgress.removeAll()
-        for record in accounts.changelogRecords() {
-            try producer.send(topic: accounts.changelog, partition: record.partition, key: Array(record.key.utf8),
-                              value: record.value)
-            outputsSinceCommit += 1
-        }
-        guard !offsets.isEmpty || outputsSinceCommit > 0 else {
-            recordProgress(now: now)
-            return
-        }
-        switch configuration.kafka.guarantee {
-        case .exactlyOnce:
-            if let error = commitTransaction(offsets: offsets) {
-                guard error.isTransactionAbortable else { throw error }
-                logger.warning("transaction aborted; rewinding to the committed offsets", metadata: ["error": "\(error)"])
-                try producer.abortTransaction(timeout: timeout)
-                metrics.add("backstop_transactions_total", ["outcome", "abort"])
-                try rewind()
-                try producer.beginTransaction()
-                return
-            }
-            try producer.beginTransaction()
-        case .atLeastOnce:
-            try producer.flush(timeout: timeout)
-            if let error = producer.takeDeliveryError() { throw error }
-            try consumer.commit(offsets)
-        }
-        for tp in offsets { lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = tp.offset }
-        outputsSinceCommit = 0
-        recordProgress(now: now)
-    }
-
-    /// Sends the offsets and commits the open transaction. - Returns: the error, if it failed.
-    private func commitTransaction(offsets: [TopicPartition]) -> KafkaError? {
-        do {
-            try retrying { () throws(KafkaError) in
-                try producer.sendOffsetsToTransaction(offsets, groupMetadata: groupMetadata!, timeout: timeout)
-            }
-            try retrying { () throws(KafkaError) in try producer.commitTransaction(timeout: timeout) }
-            metrics.add("backstop_transactions_total", ["outcome", "commit"])
-            metrics.setReady("broker", true)
-            return nil
-        } catch {
-            return error
-        }
-    }
-
-    private func retrying(_ body: () throws(KafkaError) -> Void) throws(KafkaError) {
-        var attempt = 0
-        while true {
-            do {
-                try body()
-                return
-            } catch where error.isRetriable && !error.isTransactionAbortable && attempt < 10 {
-                attempt += 1
-                logger.warning("retrying", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
-            }
-        }
-    }
-
-    /// After an abort: drop in-memory state and resume every assigned partition from its committed offset.
-    private func rewind() throws {
-        let assignment = try consumer.assignment()
-        let committed = try consumer.committed(assignment, timeout: timeout)
-        try consumer.seek(committed.map {
-            var tp = $0
-            if tp.offset < 0 { tp.offset = KafkaOffset.beginning }
-            return tp
-        }, timeout: timeout)
-        stage.remove(partitions: stage.partitions)
-        for p in accounts.partitions {
-            accounts.remove(p)
-            try accounts.assign(p)  // from the changelog, as committed
-        }
-        nextOffset.removeAll()
-        lastCommitted.removeAll()
-        atEnd.removeAll()
-        outputsSinceCommit = 0
     }
 
     func handleRebalance(_ event: RebalanceEvent) {
@@ -466,10 +356,14 @@ public final class LivePipeline {
         case .lost:
             logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)
+            // The outputs held behind a commit under way derive from inputs whose offsets the group no longer
+            // takes from here: the next owner derives them again.
+            dropPendingCommit()
             if configuration.kafka.guarantee == .exactlyOnce {
                 do {
                     try producer.abortTransaction(timeout: timeout)
                     try producer.beginTransaction()
+                    outputsSinceCommit = 0
                 } catch { logger.error("abort after loss failed", metadata: ["error": "\(error)"]) }
             }
             dropTasks(instrument: partitions, account: accountPartitions)

@@ -23,6 +23,14 @@ struct MarksAndFillsTests {
         return out
     }
 
+    @Test("the source header's bytes spell topic/partition/offset, for every sign and size of number")
+    func sourceHeaderBytes() {
+        for origin in [Origin(topic: "quotes", partition: 0, offset: 0), Origin(topic: "a/b", partition: 17, offset: 9_876_543_210),
+                       Origin(topic: "t", partition: Int32.max, offset: Int64.max), Origin(topic: "t", partition: -1, offset: Int64.min)] {
+            #expect(origin.headerBytes == Array("\(origin.topic)/\(origin.partition)/\(origin.offset)".utf8))
+        }
+    }
+
     func quote(_ ms: Int64, bid: Double = 99, ask: Double = 101) -> (InputKind, String) {
         (.quotes, "{\"instrument\":\"X\",\"ts\":\(ms * 1000),\"bid\":\(bid),\"bid_size\":1,\"ask\":\(ask),\"ask_size\":2}")
     }

@@ -80,6 +80,11 @@ def _start_tansu(tansu: Path, log: Path) -> tuple[subprocess.Popen, int]:
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
     """A fresh in-memory Tansu broker for the test module: yields "127.0.0.1:PORT", stops it at teardown."""
+    yield from running_broker(tmp_path_factory)
+
+
+def running_broker(tmp_path_factory):
+    """Starts a fresh in-memory Tansu broker, yields its address, stops it when resumed (a fixture's body)."""
     tansu = tansu_path()
     if tansu is None:
         pytest.skip("TANSU is not set and .deps/bin/tansu does not exist (run scripts/setup.sh)")
