@@ -143,6 +143,12 @@ public struct RejectedInput: Sendable, Equatable {
         self.error = error
     }
 
+    /// The DLQ `ts` of an account-stage input that does not decode: the greatest `ts` read before it from its
+    /// partition (`maxTs`; 0 before any), where its stream would have merged it. Unlike the task's event time
+    /// when it arrives, this depends on nothing but the partition's contents, so a run, a replay and a backtest
+    /// write the same record.
+    public static func undecodedTs(after maxTs: Int64) -> Int64 { max(maxTs, 0) }
+
     /// The `backstop-dlq` record (SPEC §8). `ts` is the task's event time when the input was merged.
     public func dlqRecord(eventTime: Int64) -> OutputRecord {
         var w = JSONWriter(capacity: 256 + (value?.count ?? 0))

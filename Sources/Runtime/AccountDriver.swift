@@ -48,9 +48,10 @@ final class AccountDriver {
     private var marksAtEnd: Set<Int32> = []
     /// Per account task, the next offsets read from `accounts`/p and `backstop-fills`/p, and the last arrival.
     private var next: [Int32: [Int64]] = [:]
+    /// Per account task, the greatest `ts` of the account events and of the fills read from its partitions.
     private var accountsMaxTs: [Int32: Int64] = [:]
+    private var fillsMaxTs: [Int32: Int64] = [:]
     private var lastArrival: [Int32: [Int64]] = [:]
-    /// Per source instrument task q: the greatest `ts` read from it and when its last record arrived.
     /// Per source instrument task, its points in commit order: this process's from its own commits, other
     /// processes' from the progress topic.
     private var points: [Int32: [SourcePoint]] = [:]
@@ -220,6 +221,7 @@ final class AccountDriver {
         next[partition] = nil
         lastArrival[partition] = nil
         accountsMaxTs[partition] = nil
+        fillsMaxTs[partition] = nil
     }
 
     var partitions: [Int32] { tasks.keys.sorted() }
@@ -255,13 +257,18 @@ final class AccountDriver {
         }
         switch decoded {
         case .success(let (input, origin)):
-            if case .account(let e) = input { accountsMaxTs[p] = max(accountsMaxTs[p] ?? .min, e.ts) }
+            switch input {
+            case .account(let e): accountsMaxTs[p] = max(accountsMaxTs[p] ?? .min, e.ts)
+            case .fill(let f): fillsMaxTs[p] = max(fillsMaxTs[p] ?? .min, f.trade.ts)
+            case .mark: break
+            }
             tasks[p]!.enqueue(input, origin: origin, position: (source, message.offset),
                               value: message.value.map { Array($0) }, emit: emit)
         case .failure(let error):
             decodeRejected[error.reason, default: 0] += 1
+            let at = (source == .accounts ? accountsMaxTs[p] : fillsMaxTs[p]) ?? 0
             emit(RejectedInput(origin: own, key: message.key.map { Array($0) }, value: message.value.map { Array($0) },
-                               error: error).dlqRecord(eventTime: tasks[p]!.eventTime == .min ? 0 : tasks[p]!.eventTime))
+                               error: error).dlqRecord(eventTime: RejectedInput.undecodedTs(after: at)))
         }
     }
 

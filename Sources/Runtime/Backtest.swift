@@ -98,6 +98,7 @@ public struct Backtest {
 
         // The account stage: account events, marks and fills in the order (ts, accounts, marks, fills, source).
         if let reader = LineReader(path: "\(inputDirectory)/\(names.accounts).ndjson") {
+            var maxTs: [Int32: Int64] = [:]
             while reader.next({ line in
                 summary.inputs += 1
                 let account = JSONReader.stringField("account", in: line)
@@ -105,11 +106,12 @@ public struct Backtest {
                 let origin = Origin(topic: names.accounts, partition: partition, offset: reader.lineNumber)
                 do throws(DecodeError) {
                     let event = try AccountEvent.decode(line)
+                    maxTs[partition] = max(maxTs[partition] ?? .min, event.ts)
                     accountTask.enqueue(.account(event), origin: origin, position: nil, emit: write)
                 } catch {
                     summary.rejectedByReason[error.reason.rawValue, default: 0] += 1
                     write(RejectedInput(origin: origin, key: account.map { Array($0.utf8) }, value: Array(line), error: error)
-                        .dlqRecord(eventTime: 0))
+                        .dlqRecord(eventTime: RejectedInput.undecodedTs(after: maxTs[partition] ?? 0)))
                 }
             }) {}
         }

@@ -170,14 +170,17 @@ public struct Replay: Sendable {
     private func readAccounts(_ assignment: [TopicPartition], stops: [TopicPartition: Int64], consumer: KafkaConsumer,
                               batch: KafkaMessageBatch, into task: inout AccountTask,
                               emit: (OutputRecord) -> Void) throws {
+        var maxTs: [Int32: Int64] = [:]
         try readRange(assignment, stops: stops, consumer: consumer, batch: batch, each: { m in
             let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
             do throws(DecodeError) {
                 guard let value = m.value, value.count > 0 else { throw DecodeError(.decodeError, "empty value (tombstone)") }
-                task.enqueue(.account(try AccountEvent.decode(value)), origin: origin, position: nil, emit: emit)
+                let event = try AccountEvent.decode(value)
+                maxTs[m.partition] = max(maxTs[m.partition] ?? .min, event.ts)
+                task.enqueue(.account(event), origin: origin, position: nil, emit: emit)
             } catch {
                 emit(RejectedInput(origin: origin, key: m.key.map { Array($0) }, value: m.value.map { Array($0) },
-                                   error: error).dlqRecord(eventTime: 0))
+                                   error: error).dlqRecord(eventTime: RejectedInput.undecodedTs(after: maxTs[m.partition] ?? 0)))
             }
         }, afterPoll: { _ in })
     }

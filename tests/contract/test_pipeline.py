@@ -4,13 +4,14 @@ Flow (module-scoped, shared by the tests below):
   1. `backstop topics create` on a fresh Tansu broker; `backstop generate --scenario flash-crash --accounts 20`
      (4 min of feed: the crash fires backstop triggers, and trades name buyer/seller accounts, i.e. fills).
   2. Bad lines are appended to quotes.ndjson (garbage bytes, a string price, a missing ask, a crossed book, a zero
-     price); every line of instruments, quotes, trades (keyed by instrument) and accounts (keyed by account) is
-     produced, in file order, with the Java-compatible partitioner.
+     price) and to accounts.ndjson (a string amount, an unknown type, a negative withdrawal); every line of
+     instruments, quotes, trades (keyed by instrument) and accounts (keyed by account) is produced, in file order,
+     with the Java-compatible partitioner.
   3. `backstop backtest --partitions 3` runs on the same files; it must have written every output topic, with
      trigger events and fills (so the comparison below cannot silently compare nothing).
   4. `backstop run --guarantee exactly-once` (then, on a fresh broker, at-least-once) runs live; every output topic
-     (the instrument stage's and the account stage's margin-calls and account-margin) is read (read_committed, fresh group) until every expected record is
-     there or the timeout passes; then SIGTERM, which must exit 0.
+     (the instrument stage's and the account stage's margin-calls and account-margin) is read (read_committed,
+     fresh group) until every expected record is there or the timeout passes; then SIGTERM, which must exit 0.
 The live run never closes each instrument's last interval (no later event arrives; the backtest closes it at the end
 of input), so live must equal the backtest, record for record and value for value, except for:
   - liquidity-metrics: each instrument's last record (greatest ts);
@@ -84,6 +85,7 @@ class BadLine:
     reason: str               # the DLQ reason backstop must give
     key: str                  # the message key it is produced with
     produced: Produced | None = None
+    topic: str = "quotes"     # the input topic it is produced to (and the backtest file it is appended to)
 
 
 @dataclass
@@ -153,6 +155,24 @@ def make_bad_lines(quotes: list[tuple[bytes, dict | None]], trades: list[tuple[b
     ]
 
 
+def make_bad_account_lines(accounts: list[tuple[bytes, dict | None]]) -> list[BadLine]:
+    """Bad account events for the account with the most events, after all its good ones: each goes to the DLQ with
+    the greatest ts read before it on its partition, live and in the backtest alike."""
+    counts = collections.Counter(a["account"] for _, a in accounts if isinstance(a, dict) and "account" in a)
+    assert counts, "the generated accounts.ndjson holds no account event"
+    account = max(counts, key=lambda a: (counts[a], a))
+    ts = max(a["ts"] for _, a in accounts if isinstance(a, dict) and a.get("account") == account)
+    base = {"account": account, "ts": ts, "asset": "USD"}
+    return [
+        BadLine("string amount", compact(base | {"id": "BAD-1", "type": "deposit", "amount": "lots"}), "wrong_type",
+                account, topic="accounts"),
+        BadLine("unknown type", compact(base | {"id": "BAD-2", "type": "teleport", "amount": 1}), "unknown_type",
+                account, topic="accounts"),
+        BadLine("negative withdrawal", compact(base | {"id": "BAD-3", "type": "withdrawal", "amount": -5}),
+                "non_positive", account, topic="accounts"),
+    ]
+
+
 def expected_live_output(backtest: dict[str, list[dict]]) -> tuple[dict[str, dict[str, dict]], dict[str, list[str]]]:
     """What the live run must write, by topic and id: the backtest's records minus those of the end-of-input close
     (each instrument's last metrics record, and the rule trigger events of that close)."""
@@ -213,10 +233,11 @@ def pipeline(broker, guarantee, tmp_path_factory) -> Pipeline:
 
     # 2. bad lines, the backtest's input files, the live input
     instrument, bad = make_bad_lines(files["quotes"], files["trades"])
+    bad_accounts = make_bad_account_lines(files["accounts"])
     write_lines(inputs / "instruments.ndjson", [line for line, _ in files["instruments"]])
     write_lines(inputs / "quotes.ndjson", [line for line, _ in files["quotes"]] + [b.raw for b in bad])
     write_lines(inputs / "trades.ndjson", [line for line, _ in files["trades"]])
-    write_lines(inputs / "accounts.ndjson", [line for line, _ in files["accounts"]])
+    write_lines(inputs / "accounts.ndjson", [line for line, _ in files["accounts"]] + [b.raw for b in bad_accounts])
 
     produced: list[Produced] = []
     for topic, key_field in [("instruments", "symbol"), ("quotes", "instrument"), ("trades", "instrument"),
@@ -225,10 +246,10 @@ def pipeline(broker, guarantee, tmp_path_factory) -> Pipeline:
             assert isinstance(record, dict) and isinstance(record.get(key_field), str), \
                 f"generated {topic}.ndjson has a line without a string {key_field!r}: {line[:200]!r}"
             produced.append(Produced(topic, record[key_field].encode(), line, record))
-        if topic == "quotes":
-            for b in bad:
-                b.produced = Produced("quotes", b.key.encode(), b.raw, parse_line(b.raw))
-                produced.append(b.produced)
+        for b in bad if topic == "quotes" else bad_accounts if topic == "accounts" else []:
+            b.produced = Produced(topic, b.key.encode(), b.raw, parse_line(b.raw))
+            produced.append(b.produced)
+    bad += bad_accounts
     produce_all(broker, produced)
 
     # 3. backtest on the same files
@@ -735,11 +756,11 @@ def test_live_dlq_holds_each_bad_line(pipeline: Pipeline):
     problems = []
     matched = set()
     for b in pipeline.bad:
-        loc = ("quotes", b.produced.partition, b.produced.offset)
+        loc = (b.topic, b.produced.partition, b.produced.offset)
         found = by_location.get(loc, [])
         matched.add(loc)
         if len(found) != 1:
-            problems.append(f"{b.name}: {len(found)} DLQ records for quotes/{loc[1]}/{loc[2]}, expected exactly 1")
+            problems.append(f"{b.name}: {len(found)} DLQ records for {b.topic}/{loc[1]}/{loc[2]}, expected exactly 1")
             continue
         m, r = found[0]
         value, is_b64 = dlq_value(b.raw)
@@ -751,8 +772,8 @@ def test_live_dlq_holds_each_bad_line(pipeline: Pipeline):
             problems.append(f"{b.name}: value_base64 is {r.get('value_base64')!r}, expected {is_b64}")
         if r.get("key") != b.key:
             problems.append(f"{b.name}: key {r.get('key')!r}, expected the message's key {b.key!r}")
-        if m.header_values("source") != [f"quotes/{loc[1]}/{loc[2]}".encode()]:
-            problems.append(f"{b.name}: source header {m.header_values('source')!r}, expected quotes/{loc[1]}/{loc[2]}")
+        if m.header_values("source") != [f"{b.topic}/{loc[1]}/{loc[2]}".encode()]:
+            problems.append(f"{b.name}: source header {m.header_values('source')!r}, expected {b.topic}/{loc[1]}/{loc[2]}")
     others = [(m, r) for m, r in records if (r.get("topic"), r.get("partition"), r.get("offset")) not in matched]
     for m, r in others[:10]:
         problems.append(f"unexpected DLQ record for a valid input of the generated feed: {json.dumps(r)[:300]}")
@@ -766,7 +787,7 @@ def test_backtest_dlq_holds_each_bad_line(pipeline: Pipeline):
     remaining = list(pipeline.backtest[DLQ])
     for b in pipeline.bad:
         value, is_b64 = dlq_value(b.raw)
-        found = [r for r in remaining if r.get("value") == value and r.get("topic") == "quotes"]
+        found = [r for r in remaining if r.get("value") == value and r.get("topic") == b.topic]
         if len(found) != 1:
             problems.append(f"{b.name}: {len(found)} backtest DLQ records with value {value!r}, expected 1")
             continue
