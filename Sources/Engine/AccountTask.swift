@@ -99,11 +99,13 @@ public struct AccountTask: Sendable {
     public var buffered: Int { heap.count }
 
     /// A heap entry: the merge key with the source topic reduced to its first eight bytes (big-endian, so integer
-    /// order is byte order); equal prefixes fall back to the full key.
+    /// order is byte order); equal prefixes of topics longer than that fall back to the full key.
     struct HeapEntry {
         var ts: Int64
         var rank: Int8
         var side: Int8
+        /// Whether the whole topic is in `topicPrefix` (topic names hold no NUL, so equal prefixes are equal topics).
+        var topicFits: Bool
         var topicPrefix: UInt64
         var partition: Int32
         var offset: Int64
@@ -117,18 +119,28 @@ public struct AccountTask: Sendable {
             var n = 0
             for byte in key.source.topic.utf8.prefix(8) { prefix = prefix << 8 | UInt64(byte); n += 1 }
             topicPrefix = prefix << (8 * UInt64(8 - n))
+            topicFits = key.source.topic.utf8.count <= 8
             partition = key.source.partition
             offset = key.source.offset
             self.slot = slot
+        }
+
+        /// Whether `a` sorts before `b` in ``AccountMergeKey`` order; nil when the entries cannot tell (their
+        /// topics are longer than eight bytes and start alike) and the full keys must.
+        static func precedes(_ a: HeapEntry, _ b: HeapEntry) -> Bool? {
+            if a.ts != b.ts { return a.ts < b.ts }
+            if a.rank != b.rank { return a.rank < b.rank }
+            if a.topicPrefix != b.topicPrefix { return a.topicPrefix < b.topicPrefix }
+            guard a.topicFits, b.topicFits else { return nil }
+            if a.partition != b.partition { return a.partition < b.partition }
+            if a.offset != b.offset { return a.offset < b.offset }
+            return a.side < b.side
         }
     }
 
     /// Whether entry `a` sorts before entry `b` (``AccountMergeKey`` order).
     private func precedes(_ a: HeapEntry, _ b: HeapEntry) -> Bool {
-        if a.ts != b.ts { return a.ts < b.ts }
-        if a.rank != b.rank { return a.rank < b.rank }
-        if a.topicPrefix != b.topicPrefix { return a.topicPrefix < b.topicPrefix }
-        return slots[Int(a.slot)]!.key < slots[Int(b.slot)]!.key
+        HeapEntry.precedes(a, b) ?? (slots[Int(a.slot)]!.key < slots[Int(b.slot)]!.key)
     }
 
     /// Buffers one input. - Parameters:

@@ -99,6 +99,27 @@ public struct Origin: Sendable, Hashable {
         return bytes
     }
 
+    /// Reads a `source` header (``header``): the topic may itself hold `/`; partition and offset are the last two
+    /// fields, plain non-negative decimals. nil for anything else.
+    public init?(header bytes: UnsafeRawBufferPointer) {
+        guard let slash2 = bytes.lastIndex(of: UInt8(ascii: "/")),
+              let slash1 = bytes[..<slash2].lastIndex(of: UInt8(ascii: "/")), slash1 > 0,
+              let partition = Self.decimal(bytes[(slash1 + 1)..<slash2]), partition <= Int64(Int32.max),
+              let offset = Self.decimal(bytes[(slash2 + 1)...])
+        else { return nil }
+        self.init(topic: String(decoding: bytes[..<slash1], as: UTF8.self), partition: Int32(partition), offset: offset)
+    }
+
+    private static func decimal(_ digits: Slice<UnsafeRawBufferPointer>) -> Int64? {
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var value: Int64 = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
     private static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude

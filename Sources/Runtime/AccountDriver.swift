@@ -447,10 +447,6 @@ final class AccountDriver {
     /// The `source` header (`<topic>/<partition>/<offset>`) as an origin.
     private func sourceOrigin(of message: KafkaMessage) -> Origin? {
         guard let header = message.header("source") else { return nil }
-        let text = String(decoding: header, as: UTF8.self)
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 3, let partition = Int32(parts[parts.count - 2]), let offset = Int64(parts[parts.count - 1])
-        else { return nil }
-        return Origin(topic: parts.dropLast(2).joined(separator: "/"), partition: partition, offset: offset)
+        return Origin(header: header)
     }
 }

@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Events
 import Foundation
 import Liquidity
@@ -65,6 +65,32 @@ struct AccountTaskTests {
         let d = AccountMergeKey(ts: 5, rank: .fill, source: Origin(topic: "trades", partition: 0, offset: 1), side: 1)
         let e = AccountMergeKey(ts: 5, rank: .account, source: Origin(topic: "accounts", partition: 2, offset: 100))
         #expect([d, c, b, a, e].sorted() == [e, a, b, c, d])
+    }
+
+    @Test("Heap entries order as their merge keys, deciding alone unless long topics start alike")
+    func heapEntryOrder() {
+        var random = SystemRandomNumberGenerator()
+        let topics = ["quotes", "trades", "accounts", "q", "quotes-eu", "quotes-us", "quotes-eu-2"]
+        func key() -> AccountMergeKey {
+            AccountMergeKey(ts: Int64.random(in: 0...2, using: &random),
+                            rank: [.account, .mark, .fill][Int.random(in: 0...2, using: &random)],
+                            source: Origin(topic: topics.randomElement(using: &random)!,
+                                           partition: Int32.random(in: 0...2, using: &random),
+                                           offset: Int64.random(in: 0...3, using: &random)),
+                            side: Int8.random(in: 0...1, using: &random))
+        }
+        var undecided = 0
+        for _ in 0..<20_000 {
+            let a = key(), b = key()
+            let decided = AccountTask.HeapEntry.precedes(AccountTask.HeapEntry(a, slot: 0), AccountTask.HeapEntry(b, slot: 1))
+            if let decided {
+                #expect(decided == (a < b), "\(a) vs \(b)")
+            } else {
+                undecided += 1
+                #expect(a.source.topic.utf8.count > 8 || b.source.topic.utf8.count > 8)
+            }
+        }
+        #expect(undecided > 0, "the long topics sharing a prefix must reach the full comparison")
     }
 
     @Test("A late fill within allowed_lateness is applied at once; beyond it goes to the DLQ; a late mark only moves the table")

@@ -31,6 +31,19 @@ struct MarksAndFillsTests {
         }
     }
 
+    @Test("a source header reads back as its origin; anything else is nil")
+    func sourceHeaderRoundTrip() {
+        for origin in [Origin(topic: "quotes", partition: 0, offset: 0), Origin(topic: "a/b", partition: 17, offset: 9_876_543_210),
+                       Origin(topic: "t", partition: Int32.max, offset: 999_999_999_999_999_999)] {
+            let parsed = origin.headerBytes.withUnsafeBytes { Origin(header: $0) }
+            #expect(parsed == origin)
+        }
+        for bad in ["", "quotes", "quotes/1", "/1/2", "quotes//2", "quotes/1/", "quotes/-1/2", "quotes/1/x", "q/2147483648/1",
+                    "q/1/1000000000000000000"] {
+            #expect(Array(bad.utf8).withUnsafeBytes { Origin(header: $0) } == nil, "\(bad)")
+        }
+    }
+
     func quote(_ ms: Int64, bid: Double = 99, ask: Double = 101) -> (InputKind, String) {
         (.quotes, "{\"instrument\":\"X\",\"ts\":\(ms * 1000),\"bid\":\(bid),\"bid_size\":1,\"ask\":\(ask),\"ask_size\":2}")
     }
