@@ -137,6 +137,8 @@ class Feed:
         self.times: dict[tuple[str, int], array] = {}  # produce time (monotonic ns) by offset; NaN: not ours
         self.failed = 0
         self.undelivered = 0
+        self.acked: list[float] = []  # ms from produce() to its delivery report (the broker's acknowledgement)
+        self.acked_since = math.inf
 
     def _delivered(self, t: int, err, msg) -> None:
         if err is not None:
@@ -147,6 +149,8 @@ class Feed:
         if off >= len(arr):
             arr.extend([math.nan] * (off + 1 - len(arr)))
         arr[off] = t
+        if t >= self.acked_since:
+            self.acked.append((time.monotonic_ns() - t) / 1e6)
 
     def produce(self, topic: str, key: bytes, value: bytes) -> None:
         t = time.monotonic_ns()  # just before produce(): the latency includes the client's batching
@@ -267,6 +271,7 @@ def main() -> None:
     time.sleep(1.0)  # let the account stage take the on-boarding in
     feed.run(args.warmup, args.rate)
     since = time.monotonic_ns()
+    feed.acked_since = since
     events, rate = feed.run(args.duration, args.rate)
     if feed.failed or feed.undelivered:
         sys.exit(f"{feed.failed} inputs failed delivery, {feed.undelivered} still undelivered")
@@ -298,6 +303,12 @@ def main() -> None:
         print(f"{p}quote_to_mark_p50_ms: {percentile(m, 0.50):.2f}")
         print(f"{p}quote_to_mark_p99_ms: {percentile(m, 0.99):.2f}")
     print(f"{p}quote_to_mark_samples: {len(m)}")
+    a = sorted(feed.acked)
+    if a:
+        print(f"{p}input_produce_to_ack_p50_ms: {percentile(a, 0.50):.2f}")
+        print(f"{p}input_produce_to_ack_p99_ms: {percentile(a, 0.99):.2f}")
+    if rate < 0.9 * args.rate:
+        print(f"the feed reached only {rate:.0f} of {args.rate:.0f} events/s (this machine is too busy?)", file=sys.stderr)
     if unmatched or reader.errors:
         print(f"{len(reader.calls)} margin calls read: {unmatched} without a known source, "
               f"{reader.errors} consumer errors", file=sys.stderr)
