@@ -45,7 +45,7 @@ demo: setup
 
 bench: setup
 	@$(MAKE) --no-print-directory _release
-	@bash scripts/bench.sh $(CURDIR)/$(BIN_RELEASE) $(TANSU)
+	@bash scripts/bench.sh $(CURDIR)/$(BIN_RELEASE) $(TANSU) $(VENV_PYTHON)
 
 clean:
 	rm -rf .build .build-asan

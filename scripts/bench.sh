@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # make bench: in one run on one broker, the raw librdkafka consume rate and backstop's end-to-end rate over the
-# same pre-produced input, then the in-process stage throughput. Ends with `name: value` lines.
+# same pre-produced input, then the in-process stage throughput, then (scripts/bench/latency.sh, fresh brokers) the
+# latency quote → margin-call at a paced input rate, exactly-once and at-least-once. Ends with `name: value` lines.
+# Usage: bench.sh BIN TANSU [PYTHON]
 set -euo pipefail
 BIN="$1"; TANSU="$2"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${3:-$ROOT/.deps/venv/bin/python}"
 source "$ROOT/scripts/lib.sh"
 WORK="$(mktemp -d)"
 DURATION="${BENCH_DURATION:-10m}"
@@ -43,3 +46,5 @@ print(f"end_to_end_msgs_per_s: {e2e_rate:.0f}")
 print(f"raw_consume_msgs_per_s: {raw_rate:.0f}")
 print(f"end_to_end_vs_raw_consume_ratio: {e2e_rate / raw_rate:.3f}")
 PY
+stop_pid "$BROKER_PID" 3
+bash "$ROOT/scripts/bench/latency.sh" "$BIN" "$TANSU" "$PYTHON"
