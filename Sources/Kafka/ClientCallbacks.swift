@@ -16,6 +16,9 @@ public struct DeliveryReport: Sendable {
     public var partition: Int32
     public var offset: Int64
     public var error: KafkaError?
+    /// The message's place in its producer's send order, from 0 (see ``KafkaProducer/sentCount``); −1 for a message
+    /// sent otherwise.
+    public var sequence: Int = -1
 }
 
 /// A log line from librdkafka.
@@ -89,7 +92,8 @@ private func deliveryTrampoline(
     let m = message.pointee
     let error: KafkaError? = m.err == RD_KAFKA_RESP_ERR_NO_ERROR ? nil : KafkaError(m.err, context: "delivery")
     let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-    handler(DeliveryReport(topic: topic, partition: m.partition, offset: m.offset, error: error))
+    let sequence = m._private.map { Int(bitPattern: $0) - 1 } ?? -1
+    handler(DeliveryReport(topic: topic, partition: m.partition, offset: m.offset, error: error, sequence: sequence))
 }
 
 private func errorTrampoline(rk: OpaquePointer?, err: Int32, reason: UnsafePointer<CChar>?, opaque: UnsafeMutableRawPointer?) {

@@ -44,6 +44,11 @@ public final class KafkaProducer: @unchecked Sendable {
     public var failedCount: Int { deliveries.failed }
     /// Takes the first delivery failure seen since the last call, if any.
     public func takeDeliveryError() -> KafkaError? { deliveries.takeError() }
+    /// Messages enqueued by ``send(topic:partition:key:value:headers:)`` since creation; the next one's sequence.
+    public private(set) var sentCount = 0
+    /// Every message with a sequence below this has had its delivery report (delivered or failed), whatever
+    /// happened to the messages sent after it: a checkpoint of what was sent, settled without a flush.
+    public var settledCount: Int { deliveries.settledBelow }
     /// Messages and requests still in librdkafka's queues.
     public var outstanding: Int { Int(rd_kafka_outq_len(handle.raw)) }
 
@@ -61,7 +66,10 @@ public final class KafkaProducer: @unchecked Sendable {
         while true {
             let error = produceOnce(topic: topic, partition: partition ?? CRdKafka_PARTITION_UA,
                                     key: key, value: value, headers: headers)
-            guard let error else { return }
+            guard let error else {
+                sentCount += 1
+                return
+            }
             if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
                 rd_kafka_error_destroy(error)
                 rd_kafka_poll(handle.raw, 100)  // back-pressure: serve delivery reports, then retry
@@ -102,7 +110,8 @@ public final class KafkaProducer: @unchecked Sendable {
                             withOptionalBytes(value) { v in
                                 CRdKafka_produce(handle.raw, topic, partition, k?.baseAddress, k?.count ?? 0,
                                                  v?.baseAddress, v?.count ?? 0, names.baseAddress, values.baseAddress,
-                                                 sizes.baseAddress, count, nil)
+                                                 sizes.baseAddress, count,
+                                                 UnsafeMutableRawPointer(bitPattern: sentCount + 1))
                             }
                         }
                     }
@@ -172,6 +181,10 @@ private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPoi
 final class DeliveryTracker: @unchecked Sendable {
     private(set) var delivered = 0
     private(set) var failed = 0
+    /// Every sequence below this has been reported; `reportedAbove` holds those reported beyond it (reports of
+    /// different partitions come in any order).
+    private(set) var settledBelow = 0
+    private var reportedAbove: Set<Int> = []
     private var firstError: KafkaError?
     private let forward: ((DeliveryReport) -> Void)?
 
@@ -183,6 +196,12 @@ final class DeliveryTracker: @unchecked Sendable {
             if firstError == nil { firstError = error }
         } else {
             delivered += 1
+        }
+        if report.sequence == settledBelow {
+            settledBelow += 1
+            while reportedAbove.remove(settledBelow) != nil { settledBelow += 1 }
+        } else if report.sequence > settledBelow {
+            reportedAbove.insert(report.sequence)
         }
         forward?(report)
     }

@@ -7,34 +7,53 @@ struct PendingCommit {
     var offsets: [TopicPartition]
     /// Per local instrument task, its event time when the commit began (`Int64.max`: it had nothing left to do).
     var eventTimes: [Int32: Int64]
+    /// The producer's ``KafkaProducer/sentCount`` when the commit began: what it covers was sent before.
+    var sentBefore: Int
+}
+
+/// At-least-once: where the local instrument tasks stood after a loop, recorded as a progress point once every
+/// message sent up to then is acknowledged (marks and fills are readable at once, without a transaction).
+struct ProgressCheckpoint {
+    var eventTimes: [Int32: Int64]
+    var sentBefore: Int
 }
 
 /// The commit cycle of ``LivePipeline``: outputs and consumed offsets committed together, without stopping the
 /// processing while the broker acknowledges.
 ///
 /// Every `commit_interval` a commit *begins*: it fixes the offsets processed so far and the instrument tasks'
-/// event times, and adds the account changelog and progress records to the open transaction. Processing goes on;
-/// the outputs it makes are held back. Once librdkafka reports every message sent before the commit delivered,
-/// the commit *finishes*: the offsets go into the transaction, the transaction commits (exactly-once; at-least-once
-/// commits the offsets), a new one begins, and the held outputs go out in it. The transaction holds exactly the
-/// outputs of the offsets it commits, as when processing waits for the acknowledgements, but the wait overlaps the
-/// work: measured on the benchmark feed, the acknowledgements took a third of the run when processing stood still.
+/// event times, and adds the account changelog and progress records to the open transaction. Processing goes on.
+/// Once librdkafka reports every message sent before the commit delivered, the commit *finishes*.
+/// - Exactly-once: the outputs made meanwhile are held back (a transaction cannot take messages while it
+///   commits); at the finish the offsets go into the transaction, it commits, a new one begins and the held outputs
+///   go out in it. Each transaction holds exactly the outputs of the offsets it commits, as when processing waits
+///   for the acknowledgements, but the wait overlaps the work (on the benchmark feed the acknowledgements took a
+///   third of the run when processing stood still).
+/// - At-least-once: outputs go out at once; the finish commits the offsets once every message sent before the
+///   commit began is acknowledged (sequence numbers in the delivery reports, so later messages need not be).
+///   Progress points for the account side are recorded after every loop whose messages are acknowledged, not at
+///   commits, so the account stage is not held back by `commit_interval`.
 extension LivePipeline {
     /// Held outputs beyond which a commit is finished at once (waiting for the broker) rather than holding more.
     static let maxHeldOutputs = 50_000
 
     /// Commits everything processed so far and waits for it (on stop and before partitions are revoked).
     func commit() throws {
-        try finishCommit()
+        try finishCommit(waiting: true)
         beginCommit()
-        try finishCommit()
+        try finishCommit(waiting: true)
     }
 
     /// Finishes the commit under way when the broker has acknowledged all it covers (or too many outputs wait),
     /// else begins one when `commit_interval` has passed since the last began.
     func advanceCommit(now: Int64) throws {
-        if pendingCommit != nil {
-            if producer.outstanding == 0 || held.count >= Self.maxHeldOutputs { try finishCommit() }
+        if let pending = pendingCommit {
+            switch configuration.kafka.guarantee {
+            case .exactlyOnce:
+                if producer.outstanding == 0 || held.count >= Self.maxHeldOutputs { try finishCommit(waiting: true) }
+            case .atLeastOnce:
+                if producer.settledCount >= pending.sentBefore { try finishCommit(waiting: false) }
+            }
         } else if now - commitBegan >= configuration.kafka.commitIntervalMicros {
             beginCommit()
         }
@@ -42,7 +61,7 @@ extension LivePipeline {
 
     /// Sends `records` now, or holds them back while a commit is under way.
     func send(_ records: [OutputRecord]) throws {
-        if pendingCommit != nil {
+        if pendingCommit != nil, configuration.kafka.guarantee == .exactlyOnce {
             held.append(contentsOf: records)
             return
         }
@@ -59,10 +78,7 @@ extension LivePipeline {
             .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
             + accounts.committableOffsets())
             .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
-        var eventTimes: [Int32: Int64] = [:]
-        for q in localSources {
-            eventTimes[q] = sourceDrained(q, now: now) ? Int64.max : stage.progress(partition: q)?.eventTime ?? .min
-        }
+        let eventTimes = localEventTimes(now: now)
         do {
             // The progress of the last commit goes out with this one (its offsets are known only once it committed).
             for (q, point) in unpublishedProgress.sorted(by: { $0.key < $1.key }) {
@@ -83,19 +99,41 @@ extension LivePipeline {
             logger.error("cannot add the changelog to the transaction", metadata: ["error": "\(error)"])
         }
         guard !offsets.isEmpty || outputsSinceCommit > 0 else {
-            recordProgress(eventTimes)
+            // Exactly-once: nothing was sent since the last commit, which saw everything before it delivered.
+            if configuration.kafka.guarantee == .exactlyOnce { recordProgress(eventTimes) }
             return
         }
-        pendingCommit = PendingCommit(offsets: offsets, eventTimes: eventTimes)
+        pendingCommit = PendingCommit(offsets: offsets, eventTimes: eventTimes, sentBefore: producer.sentCount)
     }
 
-    /// Waits until everything sent before the commit began is delivered, commits, then sends the held outputs.
-    func finishCommit() throws {
+    /// At-least-once, after each loop: records the last checkpoint as a progress point once everything sent
+    /// before it is acknowledged, and takes the next.
+    func advanceProgress(now: Int64) {
+        if let checkpoint = progressCheckpoint {
+            guard producer.settledCount >= checkpoint.sentBefore else { return }
+            recordProgress(checkpoint.eventTimes)
+        }
+        progressCheckpoint = ProgressCheckpoint(eventTimes: localEventTimes(now: now), sentBefore: producer.sentCount)
+    }
+
+    /// Per local instrument task, its event time (`Int64.max` when it has nothing left to do).
+    private func localEventTimes(now: Int64) -> [Int32: Int64] {
+        var eventTimes: [Int32: Int64] = [:]
+        for q in localSources {
+            eventTimes[q] = sourceDrained(q, now: now) ? Int64.max : stage.progress(partition: q)?.eventTime ?? .min
+        }
+        return eventTimes
+    }
+
+    /// Commits what the commit under way covers, then sends the held outputs.
+    /// - Parameter waiting: first wait until every message sent is delivered (else the caller saw to it that
+    ///   everything the commit covers is).
+    func finishCommit(waiting: Bool) throws {
         guard let pending = pendingCommit else { return }
         pendingCommit = nil
         let held = self.held
         self.held.removeAll()
-        try producer.flush(timeout: timeout)
+        if waiting { try producer.flush(timeout: timeout) }
         if let error = producer.currentFatalError { throw error }
         switch configuration.kafka.guarantee {
         case .exactlyOnce:
@@ -114,8 +152,14 @@ extension LivePipeline {
             try consumer.commit(pending.offsets)
         }
         for tp in pending.offsets { lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = tp.offset }
-        outputsSinceCommit = 0
-        recordProgress(pending.eventTimes)
+        switch configuration.kafka.guarantee {
+        case .exactlyOnce:
+            outputsSinceCommit = 0
+            recordProgress(pending.eventTimes)
+        case .atLeastOnce:
+            // Sent since the commit began, not covered by it. Progress points come from the checkpoints.
+            outputsSinceCommit = producer.sentCount - pending.sentBefore
+        }
         try send(held)
     }
 
@@ -123,6 +167,7 @@ extension LivePipeline {
     func dropPendingCommit() {
         pendingCommit = nil
         held.removeAll()
+        progressCheckpoint = nil
     }
 
     /// Where this process's instrument tasks stood when the commit that just finished began, for the account

@@ -48,6 +48,7 @@ public final class LivePipeline {
     /// The commit under way, if any, and the outputs held back until it finishes (see `LivePipeline+Commit`).
     var pendingCommit: PendingCommit?
     var held: [OutputRecord] = []
+    var progressCheckpoint: ProgressCheckpoint?
     /// When the last commit began (monotonic µs).
     var commitBegan: Int64 = 0
     private var consumed = 0
@@ -181,6 +182,7 @@ public final class LivePipeline {
                 metrics.observeLatency(seconds: Double(lastWork - now) / 1e6)
             }
             try advanceCommit(now: now)
+            if configuration.kafka.guarantee == .atLeastOnce { advanceProgress(now: now) }
             if now - lastMetrics >= 1_000_000 {
                 publishMetrics()
                 lastMetrics = now

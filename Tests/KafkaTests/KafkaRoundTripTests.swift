@@ -64,16 +64,22 @@ struct KafkaRoundTripTests {
     func roundTrip() throws {
         let topic = uniqueName("roundtrip")
         try createTopic(topic, partitions: 3)
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: common))
+        var sequences: [Int] = []
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(common: common),
+                                         onDelivery: { sequences.append($0.sequence) })
         let total = 5_000
         for i in 0..<total {
             let value: [UInt8]? = i % 1000 == 999 ? nil : Array("{\"n\":\(i)}".utf8)
             try producer.send(topic: topic, key: Array("key-\(i % 17)".utf8), value: value,
                               headers: [KafkaHeader(name: "schema", value: "test/1"), KafkaHeader(name: "n", value: "\(i)")])
+            if i == 2_499 { #expect(producer.settledCount <= 2_500) }
         }
+        #expect(producer.sentCount == total)
         try producer.flush(timeout: .seconds(20))
         #expect(producer.deliveredCount == total)
         #expect(producer.failedCount == 0)
+        #expect(sequences.sorted() == Array(0..<total), "every message reports its place in the send order, once")
+        #expect(producer.settledCount == total)
 
         let consumer = try assignedConsumer(topic, partitions: 3)
         var sizes: [Int] = []
