@@ -91,7 +91,10 @@ public struct AccountStage: Sendable {
     }
 
     fileprivate mutating func index(_ id: String) {
-        guard let state = accounts[id] else { return }
+        guard accounts[id] != nil else { return }
+        // Cached slots, so that recomputations index arrays instead of hashing symbols.
+        accounts[id]!.account.bind(to: market)
+        let state = accounts[id]!
         for p in state.account.positions {
             concerned[p.instrument, default: []].insert(id)
             if let reference = market.instrument(p.instrument)?.reference { concerned[reference, default: []].insert(id) }

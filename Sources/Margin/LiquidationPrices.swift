@@ -21,7 +21,8 @@ extension MarketView {
     /// narrows the bracket (false position safeguarded by bisection) to 1e-14 in `ln(F*/F)`, far inside the
     /// required 1e-6 relative because coverage moves fast with F. Of roots found in the same step, the nearer one.
     /// nil when no root lies within [0.01·F, 10·F]. Roots closer together than a step can be missed.
-    /// - Complexity: up to about 200 margin evaluations per underlying.
+    /// - Complexity: up to about 200 evaluations of the underlying's own positions per underlying (the rest of the
+    ///   account is evaluated once).
     public func liquidationPrices(of account: Account, now: Int64) -> [LiquidationPrice] {
         var result: [LiquidationPrice] = []
         let positions = account.positions
@@ -51,10 +52,12 @@ extension MarketView {
 
     private func liquidationPrice(of account: Account, now: Int64, group: Int, forward: Double) -> Double? {
         let threshold = configuration.levels.liquidation
+        // What the shift leaves alone (other underlyings, USD) is computed once; each step re-evaluates the group.
+        let fixed = evaluate(account, now: now, shift: .none, groups: .except(group))
         /// E − threshold·MM with the group's marks scaled by e^x: ≤ 0 at or below the threshold.
         func excess(_ x: Double) -> Double {
-            let m = evaluate(account, now: now, shift: PriceShift(group: group, factor: exp(x)))
-            return m.equity - threshold * m.maintenance
+            let m = evaluate(account, now: now, shift: PriceShift(group: group, factor: exp(x)), groups: .only(group))
+            return (fixed.equity + m.equity) - threshold * (fixed.maintenance + m.maintenance)
         }
         guard excess(0) > 0 else { return forward }
         let upLimit = log(10.0), downLimit = log(0.01)

@@ -43,12 +43,16 @@ extension MarketView {
     /// three sums accumulate separately in account order and add left to right. Standard MM and IM: per position
     /// its tiered (linear) or short-option margin, times `k_m` when its instrument is stressed, plus its liquidity
     /// add-on (after multipliers), summed in account order.
-    func evaluate(_ account: Account, now: Int64, shift: PriceShift) -> MarginSummary {
-        let cash = cashValue(of: account, shift: shift)
+    ///
+    /// - Parameter groups: the underlyings whose terms to count (all by default): a liquidation-price search
+    ///   counts the others once and re-evaluates only the shifted one.
+    func evaluate(_ account: Account, now: Int64, shift: PriceShift, groups: GroupFilter = .all) -> MarginSummary {
+        let cash = cashValue(of: account, shift: shift, groups: groups)
         let isStandard = account.mode == .standard
         var linear = 0.0, options = 0.0, mm = 0.0, im = 0.0
         for (i, p) in account.positions.enumerated() {
             let r = resolved(p, at: i)
+            guard groups.includes(r.group) else { continue }
             let s = shift.scale(for: r.group)
             if r.q.isOption {
                 options += p.size * r.q.multiplier * optionValue(r, now: now, shift: shift)
@@ -62,7 +66,7 @@ extension MarketView {
             }
         }
         if !isStandard {
-            mm = portfolioMaintenance(of: account, now: now, shift: shift, report: nil)
+            mm = portfolioMaintenance(of: account, now: now, shift: shift, groups: groups, report: nil)
             im = mm / configuration.portfolio.mmFactor
         }
         return MarginSummary(equity: cash + linear + options, maintenance: mm, initial: im,
@@ -71,14 +75,19 @@ extension MarketView {
 
     /// `Σ_assets bal·px·(1 − haircut)`: negative balances take no haircut; USD is worth 1; other assets the
     /// mark of their configured instrument, or nothing when they are not configured or not yet marked.
-    func cashValue(of account: Account, shift: PriceShift) -> Double {
+    /// USD and unpriced assets belong to no underlying: only ``GroupFilter/all`` and `except` count them.
+    func cashValue(of account: Account, shift: PriceShift, groups: GroupFilter = .all) -> Double {
         var cash = 0.0
         for b in account.balances {
-            if b.isUSD { cash += b.amount; continue }
+            if b.isUSD {
+                if groups.includes(GroupFilter.noGroup) { cash += b.amount }
+                continue
+            }
             let c = resolveCollateral(b.collateral, b.asset)
             guard c >= 0 else { continue }
             let haircut = collateralTable[c].haircut
             let q = quants[Int(collateralTable[c].slot)]
+            guard groups.includes(q.underlying >= 0 ? Int(q.underlying) : GroupFilter.noGroup) else { continue }
             guard !q.mark.isNaN else { continue }
             let px = q.underlying >= 0 ? q.mark * shift.scale(for: Int(q.underlying)) : q.mark
             cash += b.amount >= 0 ? b.amount * px * (1 - haircut) : b.amount * px
@@ -182,6 +191,24 @@ struct PositionTerms {
     var maintenance: Double
     var initial: Double
     var addon: Double
+}
+
+/// Which underlyings (position groups) a computation counts.
+enum GroupFilter {
+    case all
+    case only(Int)
+    case except(Int)
+
+    /// The group of cash and of collateral whose instrument has no underlying: never shifted.
+    static let noGroup = Int.min + 1
+
+    @inline(__always) func includes(_ g: Int) -> Bool {
+        switch self {
+        case .all: true
+        case .only(let only): g == only
+        case .except(let except): g != except
+        }
+    }
 }
 
 /// Marks of one underlying (group) scaled by `factor`, for liquidation prices.

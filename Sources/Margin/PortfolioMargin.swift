@@ -39,7 +39,7 @@ extension MarketView {
     /// - Parameters:
     ///   - report: receives each underlying's breakdown (snapshots); nil on the hot path.
     /// - Complexity: O(positions² + options × 30 Black-76 valuations), no heap allocation without `report`.
-    func portfolioMaintenance(of account: Account, now: Int64, shift: PriceShift,
+    func portfolioMaintenance(of account: Account, now: Int64, shift: PriceShift, groups: GroupFilter = .all,
                               report: ((UnderlyingMargin) -> Void)?) -> Double {
         let positions = account.positions
         let n = positions.count
@@ -50,6 +50,7 @@ extension MarketView {
                 var total = 0.0
                 for i in 0..<n {
                     let g = rs[i].group
+                    guard groups.includes(g) else { continue }
                     var seen = false
                     for j in 0..<i where rs[j].group == g { seen = true; break }
                     if seen { continue }

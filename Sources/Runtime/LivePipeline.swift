@@ -58,7 +58,7 @@ public final class LivePipeline {
 
     /// What a run did.
     public struct Statistics: Sendable {
-        /// Input messages consumed.
+        /// Input messages consumed: quotes, trades and account events (not the fills the run reads back).
         public var consumed = 0
         /// From the first input message polled to the end of processing of the last one.
         public var activeMicros: Int64 = 0
@@ -158,7 +158,7 @@ public final class LivePipeline {
                 if let topic = enqueue(batch[i], now: now, emit: { outputs.append($0) }) { counts[topic, default: 0] += 1 }
             }
             let inputs = counts.values.reduce(0, +)  // messages, not end-of-partition events
-            consumed += inputs
+            consumed += inputs - (counts[names.fills] ?? 0)
             if inputs > 0 {
                 if firstInput == nil { firstInput = now }
                 lastInput = now
