@@ -165,6 +165,26 @@ def write_lines(path: Path, lines: Iterable[bytes]) -> None:
             f.write(line + b"\n")
 
 
+FEED_FILES = ["instruments", "quotes", "trades", "accounts"]
+
+
+def feed_and_backtest(exe: str, broker: str, config: list[str], tmp: Path, log: Path,
+                      generate: list[str]) -> tuple[dict[str, list[tuple[bytes, Any]]], Path]:
+    """Creates the topics (3 partitions), generates a feed (`generate`: the scenario flags), writes it as the
+    backtest's input and runs the backtest on it. Returns every feed file's (line, parsed) pairs and the
+    backtest's output directory."""
+    run_cli([exe, "topics", "create", "--brokers", broker, *config, "--partitions", "3"], log)
+    generated, inputs, backtest = tmp / "generated", tmp / "input", tmp / "backtest"
+    run_cli([exe, "generate", *generate, "--output", str(generated)], log)
+    inputs.mkdir()
+    files = {name: [(line, parse_line(line)) for line in read_lines(generated / f"{name}.ndjson")]
+             for name in FEED_FILES}
+    for name, lines in files.items():
+        write_lines(inputs / f"{name}.ndjson", [line for line, _ in lines])
+    run_cli([exe, "backtest", *config, "--partitions", "3", "--input", str(inputs), "--output", str(backtest)], log)
+    return files, backtest
+
+
 def compact(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 

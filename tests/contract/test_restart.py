@@ -31,8 +31,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (REPO, OutputReader, Produced, dict_diff, env_path, free_port, json_equal, parse_line,
-                     produce_all, read_lines, read_ndjson, run_cli, stop_process, tail, write_lines)
+from helpers import (REPO, OutputReader, Produced, dict_diff, env_path, feed_and_backtest, free_port, json_equal,
+                     parse_line, produce_all, read_ndjson, stop_process, tail)
 
 BACKSTOP = env_path("BACKSTOP")
 CALLS, SNAPSHOTS = "margin-calls", "account-margin"
@@ -57,17 +57,8 @@ def test_account_state_survives_kill_9(broker, tmp_path):
     exe = str(BACKSTOP.resolve())
     log, run_log = tmp_path / "cli.log", tmp_path / "run.log"
     config = restart_config(tmp_path)
-    run_cli([exe, "topics", "create", "--brokers", broker, "--config", str(config), "--partitions", "3"], log)
-    generated, inputs, backtest = tmp_path / "generated", tmp_path / "input", tmp_path / "backtest"
-    run_cli([exe, "generate", "--scenario", "flash-crash", "--seed", "5", "--duration", "4m", "--accounts", "20",
-             "--output", str(generated)], log)
-    inputs.mkdir()
-    files = {name: [(line, parse_line(line)) for line in read_lines(generated / f"{name}.ndjson")]
-             for name in ["instruments", "quotes", "trades", "accounts"]}
-    for name, lines in files.items():
-        write_lines(inputs / f"{name}.ndjson", [line for line, _ in lines])
-    run_cli([exe, "backtest", "--config", str(config), "--partitions", "3", "--input", str(inputs),
-             "--output", str(backtest)], log)
+    files, backtest = feed_and_backtest(exe, broker, ["--config", str(config)], tmp_path, log, [
+        "--scenario", "flash-crash", "--seed", "5", "--duration", "4m", "--accounts", "20"])
     expected = {t: read_ndjson(backtest / f"{t}.ndjson") for t in [CALLS, SNAPSHOTS]}
 
     stamps = [r["ts"] for _, r in files["quotes"]]

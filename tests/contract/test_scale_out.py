@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (OutputReader, Produced, dict_diff, env_path, json_equal, parse_line, read_lines,
-                     read_ndjson, run_cli, stop_process, tail, write_lines)
+from helpers import (OutputReader, Produced, dict_diff, env_path, feed_and_backtest, json_equal, parse_line,
+                     read_ndjson, stop_process, tail)
 
 BACKSTOP = env_path("BACKSTOP")
 CONFIG = env_path("BACKSTOP_CONFIG")
@@ -72,16 +72,8 @@ def test_two_processes_write_what_one_writes(broker, tmp_path):
     exe = str(BACKSTOP.resolve())
     log = tmp_path / "cli.log"
     config = ["--config", str(CONFIG.resolve())]
-    run_cli([exe, "topics", "create", "--brokers", broker, *config, "--partitions", "3"], log)
-    generated, inputs, backtest = tmp_path / "generated", tmp_path / "input", tmp_path / "backtest"
-    run_cli([exe, "generate", "--scenario", "flash-crash", "--seed", "5", "--duration", "4m", "--accounts", "20",
-             "--output", str(generated)], log)
-    inputs.mkdir()
-    files = {name: [(line, parse_line(line)) for line in read_lines(generated / f"{name}.ndjson")]
-             for name in ["instruments", "quotes", "trades", "accounts"]}
-    for name, lines in files.items():
-        write_lines(inputs / f"{name}.ndjson", [line for line, _ in lines])
-    run_cli([exe, "backtest", *config, "--partitions", "3", "--input", str(inputs), "--output", str(backtest)], log)
+    files, backtest = feed_and_backtest(exe, broker, config, tmp_path, log, [
+        "--scenario", "flash-crash", "--seed", "5", "--duration", "4m", "--accounts", "20"])
     expected = {t: {r["id"]: r for r in read_ndjson(backtest / f"{t}.ndjson")} for t in COMPARED}
     # The live run never closes each instrument's last interval: neither that record nor the rule events it causes.
     last_close = {}
