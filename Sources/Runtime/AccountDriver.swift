@@ -105,12 +105,12 @@ final class AccountDriver {
         try marksConsumer.assign((0..<marksPartitions).map {
             TopicPartition(topic: topics.marks, partition: Int32($0), offset: KafkaOffset.beginning)
         })
-        let deadline = monotonicMicros() + 60_000_000
-        var restored = 0
-        while marksAtEnd.count < marksPartitions {
-            guard monotonicMicros() < deadline else { throw ConfigError("topics.marks", "timed out restoring \(topics.marks)") }
-            restored += try pollMarks(now: monotonicMicros(), timeout: .milliseconds(100))
-        }
+        let all = Set(0..<Int32(marksPartitions))
+        let restored = try marksConsumer.readToEnd(
+            all, batch: marksBatch, deadline: monotonicMicros() + 60_000_000,
+            timedOut: { ConfigError("topics.marks", "timed out restoring \(topics.marks)") },
+            each: { take(mark: $0, emit: { _ in }) })
+        marksAtEnd = all
         logger.info("marks table restored", metadata: ["records": "\(restored)", "instruments": "\(marks.count)"])
         let progressPartitions = try progressConsumer.partitionCount(topic: progressTopic, timeout: .seconds(30))
         try progressConsumer.assign((0..<progressPartitions).map {
@@ -167,36 +167,23 @@ final class AccountDriver {
     private func restore(_ task: inout AccountTask, partition: Int32) throws -> Int {
         try changelogConsumer.assign([TopicPartition(topic: changelog, partition: partition, offset: KafkaOffset.beginning)])
         defer { try? changelogConsumer.assign([]) }
-        var read = 0, atEnd = false
-        let deadline = monotonicMicros() + 120_000_000
-        while !atEnd {
-            guard monotonicMicros() < deadline else {
-                throw KafkaError(code: .timedOut, message: "timed out restoring \(changelog)/\(partition)")
-            }
-            let n = try changelogConsumer.poll(into: changelogBatch, timeout: .milliseconds(100))
-            for i in 0..<n {
-                let m = changelogBatch[i]
-                if let error = m.error {
-                    if error.code == .partitionEOF { atEnd = true } else { throw error }
-                    continue
+        return try changelogConsumer.readToEnd(
+            [partition], batch: changelogBatch, deadline: monotonicMicros() + 120_000_000,
+            timedOut: { KafkaError(code: .timedOut, message: "timed out restoring \(changelog)/\(partition)") }
+        ) { m in
+            guard let key = m.key.map({ String(decoding: $0, as: UTF8.self) }) else { return }
+            do throws(DecodeError) {
+                if key == Self.progressKey {
+                    if let value = m.value { try task.restoreProgress(from: value) }
+                } else {
+                    try task.stage.restoreState(of: key, from: m.value)
                 }
-                atEnd = false
-                guard let key = m.key.map({ String(decoding: $0, as: UTF8.self) }) else { continue }
-                do throws(DecodeError) {
-                    if key == Self.progressKey {
-                        if let value = m.value { try task.restoreProgress(from: value) }
-                    } else {
-                        try task.stage.restoreState(of: key, from: m.value)
-                    }
-                } catch {
-                    logger.error("unreadable changelog record skipped", metadata: [
-                        "partition": "\(partition)", "offset": "\(m.offset)", "key": "\(key)", "error": "\(error)",
-                    ])
-                }
-                read += 1
+            } catch {
+                logger.error("unreadable changelog record skipped", metadata: [
+                    "partition": "\(partition)", "offset": "\(m.offset)", "key": "\(key)", "error": "\(error)",
+                ])
             }
         }
-        return read
     }
 
     /// The changelog records of what changed since the last call: every changed account of every task, then each
@@ -289,24 +276,30 @@ final class AccountDriver {
                     continue
                 }
                 marksAtEnd.remove(m.partition)
-                marksNext[m.partition] = m.offset + 1
-                guard let value = m.value, value.count > 0 else { continue }
-                let record: MarkRecord
-                do throws(DecodeError) { record = try MarkRecord.decode(value) } catch {
-                    // Every instance reads the whole table: each would send its own copy to the DLQ.
-                    logger.warning("invalid mark ignored", metadata: [
-                        "partition": "\(m.partition)", "offset": "\(m.offset)", "error": "\(error)",
-                    ])
-                    continue
-                }
-                let origin = sourceOrigin(of: m) ?? Origin(topic: topics.marks, partition: m.partition, offset: m.offset)
-                marks[record.instrument] = (record, origin)
-                retain(record, origin: origin)
-                // Over a copy of the keys: iterating `tasks.keys` while mutating a task would copy its buffer each time.
-                for p in Array(tasks.keys) { tasks[p]!.enqueue(.mark(record), origin: origin, position: nil, emit: emit) }
-                read += 1
+                if take(mark: m, emit: emit) { read += 1 }
             }
         }
+    }
+
+    /// One `backstop-marks` message: into the table and to every task. - Returns: whether it held a mark.
+    @discardableResult
+    private func take(mark m: KafkaMessage, emit: (OutputRecord) -> Void) -> Bool {
+        marksNext[m.partition] = m.offset + 1
+        guard let value = m.value, value.count > 0 else { return false }
+        let record: MarkRecord
+        do throws(DecodeError) { record = try MarkRecord.decode(value) } catch {
+            // Every instance reads the whole table: each would send its own copy to the DLQ.
+            logger.warning("invalid mark ignored", metadata: [
+                "partition": "\(m.partition)", "offset": "\(m.offset)", "error": "\(error)",
+            ])
+            return false
+        }
+        let origin = sourceOrigin(of: m) ?? Origin(topic: topics.marks, partition: m.partition, offset: m.offset)
+        marks[record.instrument] = (record, origin)
+        retain(record, origin: origin)
+        // Over a copy of the keys: iterating `tasks.keys` while mutating a task would copy its buffer each time.
+        for p in Array(tasks.keys) { tasks[p]!.enqueue(.mark(record), origin: origin, position: nil, emit: emit) }
+        return true
     }
 
     /// Applies, in every task, what the frontier allows: inputs with `ts` below the accounts frontier and below

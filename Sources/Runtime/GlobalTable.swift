@@ -26,31 +26,12 @@ final class GlobalTable {
     }
 
     /// Reads every partition to its end before returning.
-    ///
-    /// "End" is reached when every partition reported EOF: the broker's high watermark alone is not trusted
-    /// (some brokers report the first offset of the last batch + 1).
     func restore(_ apply: (Update) -> Void) throws {
         let count = try consumer.partitionCount(topic: topic, timeout: .seconds(30))
         try consumer.assign((0..<count).map { TopicPartition(topic: topic, partition: Int32($0), offset: KafkaOffset.beginning) })
-        var atEnd = Set<Int32>()
-        var applied = 0
-        let deadline = monotonicMicros() + 60_000_000
-        while atEnd.count < count {
-            guard monotonicMicros() < deadline else {
-                throw ConfigError("topics.instruments", "timed out restoring topic \(topic)")
-            }
-            let n = try consumer.poll(into: batch, timeout: .milliseconds(100))
-            for i in 0..<n {
-                let m = batch[i]
-                if let error = m.error {
-                    if error.code == .partitionEOF { atEnd.insert(m.partition) } else { throw error }
-                    continue
-                }
-                atEnd.remove(m.partition)
-                apply(update(m))
-                applied += 1
-            }
-        }
+        let applied = try consumer.readToEnd(Set((0..<Int32(count))), batch: batch, deadline: monotonicMicros() + 60_000_000,
+                                             timedOut: { ConfigError("topics.instruments", "timed out restoring topic \(topic)") },
+                                             each: { apply(update($0)) })
         logger.info("global table restored", metadata: ["topic": "\(topic)", "records": "\(applied)"])
     }
 
