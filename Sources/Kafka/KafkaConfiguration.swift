@@ -46,6 +46,9 @@ public struct KafkaConsumerConfiguration: Sendable, Equatable {
     public var fetchQueueBackoff: Duration = .milliseconds(10)
     /// `enable.partition.eof`. Default: false.
     public var isPartitionEOFEnabled = false
+    /// `fetch.wait.max.ms`: how long the broker may hold a fetch that found no data. Default: nil (librdkafka's
+    /// 500 ms). Kafka answers as soon as data arrives; some brokers hold the fetch to the end of this timer.
+    public var fetchWaitMax: Duration?
 
     public enum IsolationLevel: String, Sendable { case readCommitted = "read_committed", readUncommitted = "read_uncommitted" }
     public enum OffsetReset: String, Sendable { case earliest, latest, error }
@@ -65,6 +68,7 @@ public struct KafkaConsumerConfiguration: Sendable, Equatable {
             ("fetch.queue.backoff.ms", String(fetchQueueBackoff.milliseconds)),
             ("enable.partition.eof", isPartitionEOFEnabled ? "true" : "false"),
         ]
+        if let fetchWaitMax { typed.append(("fetch.wait.max.ms", String(fetchWaitMax.milliseconds))) }
         if let groupID {
             typed.append(("group.id", groupID))
             typed.append(("partition.assignment.strategy", assignmentStrategy))

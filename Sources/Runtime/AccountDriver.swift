@@ -91,6 +91,9 @@ final class AccountDriver {
         var consumerConfiguration = KafkaConsumerConfiguration(common: common, groupID: nil)
         consumerConfiguration.isPartitionEOFEnabled = true
         consumerConfiguration.isolationLevel = .readCommitted
+        // Small, latency-critical topics (a mark gates the account stage): an idle fetch is not left to wait out
+        // librdkafka's 500 ms on a broker that holds it to the end (`kafka.consumer.fetch.wait.max.ms` overrides).
+        consumerConfiguration.fetchWaitMax = .milliseconds(10)
         marksConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
         changelogConsumer = try KafkaConsumer(configuration: consumerConfiguration, onLog: KafkaLogBridge(logger: logger).log)
         changelog = Self.changelogTopic(configuration)
