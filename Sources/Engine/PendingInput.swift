@@ -14,7 +14,7 @@ public struct PendingInput: Sendable {
     public var offset: Int64
     public var payload: Payload
     /// The value as received, kept for the DLQ should a merge-time check (late, unknown instrument, duplicate)
-    /// reject a decoded input.
+    /// reject a decoded input (a quote's is its ``Quote/received``, shared).
     public var raw: [UInt8] = []
 
     /// Decodes one `quotes` or `trades` value; failures become `.rejected` with the reason, never a crash.
@@ -29,7 +29,7 @@ public struct PendingInput: Sendable {
             switch kind {
             case .quotes:
                 let quote = try Quote.decode(value)
-                return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote), raw: Array(value))
+                return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote), raw: quote.received)
             case .trades:
                 let trade = try Trade.decode(value)
                 return PendingInput(ts: trade.ts, kind: kind, offset: origin.offset, payload: .trade(trade), raw: Array(value))
