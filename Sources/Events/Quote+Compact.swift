@@ -123,8 +123,8 @@ struct CompactScanner {
         return true
     }
 
-    /// A known key without escapes, and its closing quote.
-    @inline(__always) mutating func key() -> CompactField? {
+    /// A key without escapes, and its closing quote: where its text starts, and its length.
+    @inline(__always) mutating func keyText() -> (UnsafePointer<UInt8>, Int)? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = i
         while i < n, p[i] != UInt8(ascii: "\"") {
@@ -132,9 +132,14 @@ struct CompactScanner {
             i += 1
         }
         guard i < n else { return nil }
-        let k = p + start
         let length = i - start
         i += 1
+        return (p + start, length)
+    }
+
+    /// A known key of a quote without escapes, and its closing quote.
+    @inline(__always) mutating func key() -> CompactField? {
+        guard let (k, length) = keyText() else { return nil }
         switch length {
         case 2:
             if k[0] == UInt8(ascii: "t"), k[1] == UInt8(ascii: "s") { return .ts }
