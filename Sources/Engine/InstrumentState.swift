@@ -12,7 +12,10 @@ struct InstrumentState: Sendable {
     /// The last quote's time, or the first event's while there has been no quote.
     var lastQuoteTs: Int64
     var isStale = false
-    var publishedMark: MarkRecord?
+    /// The last mark published, once ``hasPublishedMark`` (not an optional, whose replacement goes through the
+    /// runtime's generic value witness).
+    var publishedMark = MarkRecord(instrument: "", ts: 0, mark: 0, iv: nil, bids: [], asks: [], stress: 0)
+    var hasPublishedMark = false
     /// Whether the reference data lists the instrument (kept current by ``InstrumentStage/apply(instrument:symbol:)``).
     var isKnown: Bool
 
@@ -91,7 +94,7 @@ struct InstrumentState: Sendable {
     /// Publishes the mark if its mark, book or stress differs from the last one published and `marks.interval`
     /// of event time has passed since; a change inside the window waits for a later event.
     private mutating func publishMark(at ts: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
-        if let published = publishedMark, ts - published.ts < context.configuration.markIntervalMicros { return }
+        if hasPublishedMark, ts - publishedMark.ts < context.configuration.markIntervalMicros { return }
         guard metrics.hasQuote else { return }
         let quote = metrics.latestQuote
         let mark: MarkRecord
@@ -103,8 +106,9 @@ struct InstrumentState: Sendable {
             mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
                               asks: quote.asks, stress: stress)
         }
-        if let published = publishedMark, !mark.differs(from: published) { return }
+        if hasPublishedMark, !mark.differs(from: publishedMark) { return }
         publishedMark = mark
+        hasPublishedMark = true
         var record = OutputRecord(topic: .marks, key: key, value: mark.encoded(), origin: origin)
         record.mark = mark
         emit(record)

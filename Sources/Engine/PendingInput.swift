@@ -58,6 +58,9 @@ struct MergeKey: Comparable {
 struct FIFO<Element> {
     private var storage: [Element?] = []
     private var head = 0
+    /// How many elements the storage held when the buffer last emptied: the room to make when it fills again,
+    /// instead of growing to it by doubling (a copy of everything held at each step).
+    private var lastPeak = 0
 
     var isEmpty: Bool { head == storage.count }
     var count: Int { storage.count - head }
@@ -69,7 +72,10 @@ struct FIFO<Element> {
         return storage.withUnsafeBufferPointer { read($0[head]!) }
     }
 
-    mutating func append(_ element: consuming Element) { storage.append(element) }
+    mutating func append(_ element: consuming Element) {
+        if storage.isEmpty, lastPeak > 0 { storage.reserveCapacity(lastPeak) }
+        storage.append(element)
+    }
 
     /// Moves the first element out (no copy, no retain).
     mutating func removeFirst() -> Element {
@@ -77,6 +83,7 @@ struct FIFO<Element> {
         head += 1
         if head == storage.count {
             // Give the memory back: a buffer is one allocation per batch, cheaper than idle megabytes per task.
+            lastPeak = storage.count
             storage.removeAll()
             head = 0
         } else if head >= 4096, head * 2 >= storage.count {
