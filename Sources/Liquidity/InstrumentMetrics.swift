@@ -100,7 +100,9 @@ public struct InstrumentMetrics: Sendable {
         return record
     }
 
-    /// Closes the current interval if `ts` is past it, and opens the interval holding `ts`.
+    /// Closes the current interval if `ts` is past it, and opens the interval holding `ts`. Inlined, so that the
+    /// record (large) is built where the caller returns it, not copied there.
+    @inline(__always)
     private mutating func advance(to ts: Int64) -> LiquidityRecord? {
         var closed: LiquidityRecord?
         if intervalStart != nil, ts >= intervalEnd {
