@@ -301,6 +301,14 @@ struct CompactScanner {
     /// `[[price, size], …]` as ``levels()`` reads it, validated instead of kept: positive prices and sizes, prices
     /// strictly falling (`descending`, bids) or rising (asks). - Returns: the first (best) level.
     mutating func validLevels(descending: Bool) -> BookLevel? {
+        // Through a local copy of the cursor, which the loop keeps in registers; its position is written back once.
+        var local = self
+        let best = local.readValidLevels(descending: descending)
+        i = local.i
+        return best
+    }
+
+    @inline(__always) private mutating func readValidLevels(descending: Bool) -> BookLevel? {
         guard take(UInt8(ascii: "[")) else { return nil }
         var best: BookLevel?
         // Prices compared as their digits (``Decimal/scaled``), without a division for each.
