@@ -8,47 +8,48 @@ public struct JSONWriter: Sendable {
     public var bytes: [UInt8] { storage.count == length ? storage : Array(storage[..<length]) }
     /// Written bytes, then zeros up to the storage's count: bytes are written through a pointer into room made
     /// beforehand, where appending to an array takes a capacity and uniqueness check and a copy loop every time.
-    private var storage: [UInt8]
-    private var length = 0
+    @usableFromInline var storage: [UInt8]
+    @usableFromInline var length = 0
     /// Open objects and arrays; when the outermost closes, the storage is cut to the bytes written, so that
     /// ``bytes`` hands it over without a copy.
-    private var depth = 0
-    private var needsComma = false
+    @usableFromInline var depth = 0
+    @usableFromInline var needsComma = false
 
     public init(capacity: Int = 256) { storage = Array(repeating: 0, count: max(capacity, 16)) }
 
-    public mutating func beginObject() { separator(); put(UInt8(ascii: "{")); needsComma = false; depth += 1 }
-    public mutating func endObject() { put(UInt8(ascii: "}")); needsComma = true; closed() }
-    public mutating func beginArray() { separator(); put(UInt8(ascii: "[")); needsComma = false; depth += 1 }
-    public mutating func endArray() { put(UInt8(ascii: "]")); needsComma = true; closed() }
+    // The small writers are inlinable, so that the records' encoders in other modules build their keys in place.
+    @inlinable public mutating func beginObject() { separator(); put(UInt8(ascii: "{")); needsComma = false; depth += 1 }
+    @inlinable public mutating func endObject() { put(UInt8(ascii: "}")); needsComma = true; closed() }
+    @inlinable public mutating func beginArray() { separator(); put(UInt8(ascii: "[")); needsComma = false; depth += 1 }
+    @inlinable public mutating func endArray() { put(UInt8(ascii: "]")); needsComma = true; closed() }
 
-    private mutating func closed() {
+    @usableFromInline mutating func closed() {
         depth -= 1
         if depth == 0 { storage.removeLast(storage.count - length) }
     }
 
     /// Makes room for `n` more bytes and hands `body` where they go; `body` returns how many it wrote (≤ n).
-    @inline(__always) private mutating func write(upTo n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+    @inlinable @inline(__always) mutating func write(upTo n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
         if storage.count - length < n { grow(n) }
         let start = length
         length += storage.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }
     }
 
-    private mutating func grow(_ n: Int) {
+    @usableFromInline mutating func grow(_ n: Int) {
         storage.append(contentsOf: repeatElement(0, count: max(length + n, 2 * storage.count) - storage.count))
     }
 
-    @inline(__always) private mutating func put(_ byte: UInt8) {
+    @inlinable @inline(__always) mutating func put(_ byte: UInt8) {
         write(upTo: 1) { $0.pointee = byte; return 1 }
     }
 
-    @inline(__always) private mutating func put(_ bytes: UnsafeRawBufferPointer) {
+    @inlinable @inline(__always) mutating func put(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return }
         write(upTo: bytes.count) { UnsafeMutableRawPointer($0).copyMemory(from: base, byteCount: bytes.count); return bytes.count }
     }
 
     /// Writes `"name":`; the next value call writes the value.
-    public mutating func key(_ name: StaticString) {
+    @inlinable public mutating func key(_ name: StaticString) {
         let n = name.utf8CodeUnitCount
         // `,"name":` written at once: one check for room, not five.
         let comma = needsComma
@@ -211,7 +212,7 @@ public struct JSONWriter: Sendable {
         put(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    @inline(__always) private mutating func separator() {
+    @inlinable @inline(__always) mutating func separator() {
         if needsComma { put(UInt8(ascii: ",")) }
     }
 
