@@ -232,7 +232,7 @@ struct InstrumentTask: Sendable {
             eventTime = max(eventTime, quote.ts)
             let index = stateIndex(quote.instrument, found: found, ts: quote.ts, origin: origin, context: context)
             // Through the dictionary's modify accessor: the state is updated in place, never copied.
-            instruments.values[index].apply(quote: quote, raw: input.raw, origin: origin, context: context, emit: emit)
+            instruments.values[index].apply(quote: quote, origin: origin, context: context, emit: emit)
         case .trade(let trade):
             let found = instruments.index(forKey: trade.instrument)
             if let error = admit(ts: trade.ts, symbol: trade.instrument, state: found, context: context)

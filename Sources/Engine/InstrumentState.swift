@@ -12,9 +12,10 @@ struct InstrumentState: Sendable {
     /// The last quote's time, or the first event's while there has been no quote.
     var lastQuoteTs: Int64
     var isStale = false
-    /// The last quote's value as received (shared, not copied), for its levels' text.
-    var lastQuoteRaw: [UInt8] = []
-    var publishedMark: MarkRecord?
+    /// The last mark published, once ``hasPublishedMark`` (not an optional, whose replacement goes through the
+    /// runtime's generic value witness).
+    var publishedMark = MarkRecord(instrument: "", ts: 0, mark: 0, iv: nil, bids: [], asks: [], stress: 0)
+    var hasPublishedMark = false
     /// Whether the reference data lists the instrument (kept current by ``InstrumentStage/apply(instrument:symbol:)``).
     var isKnown: Bool
 
@@ -38,11 +39,10 @@ struct InstrumentState: Sendable {
         return s
     }
 
-    mutating func apply(quote: Quote, raw: [UInt8], origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+    mutating func apply(quote: Quote, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
         if let closed = metrics.apply(quote: quote) { emitClose(closed, origin: origin, context: context, emit: emit) }
         let previous = lastQuoteTs
         lastQuoteTs = quote.ts
-        lastQuoteRaw = raw
         if isStale {
             // A quote ends staleness: the `stale-market` trigger clears.
             isStale = false
@@ -94,15 +94,21 @@ struct InstrumentState: Sendable {
     /// Publishes the mark if its mark, book or stress differs from the last one published and `marks.interval`
     /// of event time has passed since; a change inside the window waits for a later event.
     private mutating func publishMark(at ts: Int64, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
-        if let published = publishedMark, ts - published.ts < context.configuration.markIntervalMicros { return }
-        guard let quote = metrics.lastQuote else { return }
-        var mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
+        if hasPublishedMark, ts - publishedMark.ts < context.configuration.markIntervalMicros { return }
+        guard metrics.hasQuote else { return }
+        let quote = metrics.latestQuote
+        let mark: MarkRecord
+        if let text = quote.levelsText {
+            // The levels' text, shared with the quote's bytes: read again only if a consumer asks for the values.
+            mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, levelsIn: quote.received,
+                              bids: text.bids, asks: text.asks, stress: stress)
+        } else {
+            mark = MarkRecord(instrument: symbol, ts: ts, mark: quote.mid, iv: quote.iv, bids: quote.bids,
                               asks: quote.asks, stress: stress)
-        if let text = quote.levelsText, text.bids.upperBound <= lastQuoteRaw.count, text.asks.upperBound <= lastQuoteRaw.count {
-            mark.levelsText = (lastQuoteRaw[text.bids], lastQuoteRaw[text.asks])
         }
-        if let published = publishedMark, !mark.differs(from: published) { return }
+        if hasPublishedMark, !mark.differs(from: publishedMark) { return }
         publishedMark = mark
+        hasPublishedMark = true
         var record = OutputRecord(topic: .marks, key: key, value: mark.encoded(), origin: origin)
         record.mark = mark
         emit(record)

@@ -14,7 +14,7 @@ public struct PendingInput: Sendable {
     public var offset: Int64
     public var payload: Payload
     /// The value as received, kept for the DLQ should a merge-time check (late, unknown instrument, duplicate)
-    /// reject a decoded input.
+    /// reject a decoded input (a quote's is its ``Quote/received``, shared).
     public var raw: [UInt8] = []
 
     /// Decodes one `quotes` or `trades` value; failures become `.rejected` with the reason, never a crash.
@@ -29,7 +29,7 @@ public struct PendingInput: Sendable {
             switch kind {
             case .quotes:
                 let quote = try Quote.decode(value)
-                return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote), raw: Array(value))
+                return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote), raw: quote.received)
             case .trades:
                 let trade = try Trade.decode(value)
                 return PendingInput(ts: trade.ts, kind: kind, offset: origin.offset, payload: .trade(trade), raw: Array(value))
@@ -58,6 +58,9 @@ struct MergeKey: Comparable {
 struct FIFO<Element> {
     private var storage: [Element?] = []
     private var head = 0
+    /// How many elements the storage held when the buffer last emptied: the room to make when it fills again,
+    /// instead of growing to it by doubling (a copy of everything held at each step).
+    private var lastPeak = 0
 
     var isEmpty: Bool { head == storage.count }
     var count: Int { storage.count - head }
@@ -69,7 +72,10 @@ struct FIFO<Element> {
         return storage.withUnsafeBufferPointer { read($0[head]!) }
     }
 
-    mutating func append(_ element: consuming Element) { storage.append(element) }
+    mutating func append(_ element: consuming Element) {
+        if storage.isEmpty, lastPeak > 0 { storage.reserveCapacity(lastPeak) }
+        storage.append(element)
+    }
 
     /// Moves the first element out (no copy, no retain).
     mutating func removeFirst() -> Element {
@@ -77,6 +83,7 @@ struct FIFO<Element> {
         head += 1
         if head == storage.count {
             // Give the memory back: a buffer is one allocation per batch, cheaper than idle megabytes per task.
+            lastPeak = storage.count
             storage.removeAll()
             head = 0
         } else if head >= 4096, head * 2 >= storage.count {

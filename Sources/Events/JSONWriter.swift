@@ -4,41 +4,64 @@ private let decimalPowers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8
 ///
 /// Doubles are written in the shortest form that reads back to the same value; non-finite values become `null`.
 public struct JSONWriter: Sendable {
-    public private(set) var bytes: [UInt8] = []
-    private var needsComma = false
+    /// The JSON written so far.
+    public var bytes: [UInt8] { storage.count == length ? storage : Array(storage[..<length]) }
+    /// Written bytes, then zeros up to the storage's count: bytes are written through a pointer into room made
+    /// beforehand, where appending to an array takes a capacity and uniqueness check and a copy loop every time.
+    @usableFromInline var storage: [UInt8]
+    @usableFromInline var length = 0
+    /// Open objects and arrays; when the outermost closes, the storage is cut to the bytes written, so that
+    /// ``bytes`` hands it over without a copy.
+    @usableFromInline var depth = 0
+    @usableFromInline var needsComma = false
 
-    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 256) { storage = Array(repeating: 0, count: max(capacity, 16)) }
 
-    public mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    // The small writers are inlinable, so that the records' encoders in other modules build their keys in place.
+    @inlinable public mutating func beginObject() { separator(); put(UInt8(ascii: "{")); needsComma = false; depth += 1 }
+    @inlinable public mutating func endObject() { put(UInt8(ascii: "}")); needsComma = true; closed() }
+    @inlinable public mutating func beginArray() { separator(); put(UInt8(ascii: "[")); needsComma = false; depth += 1 }
+    @inlinable public mutating func endArray() { put(UInt8(ascii: "]")); needsComma = true; closed() }
+
+    @usableFromInline mutating func closed() {
+        depth -= 1
+        if depth == 0 { storage.removeLast(storage.count - length) }
+    }
+
+    /// Makes room for `n` more bytes and hands `body` where they go; `body` returns how many it wrote (≤ n).
+    @inlinable @inline(__always) mutating func write(upTo n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        if storage.count - length < n { grow(n) }
+        let start = length
+        length += storage.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }
+    }
+
+    @usableFromInline mutating func grow(_ n: Int) {
+        storage.append(contentsOf: repeatElement(0, count: max(length + n, 2 * storage.count) - storage.count))
+    }
+
+    @inlinable @inline(__always) mutating func put(_ byte: UInt8) {
+        write(upTo: 1) { $0.pointee = byte; return 1 }
+    }
+
+    @inlinable @inline(__always) mutating func put(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        write(upTo: bytes.count) { UnsafeMutableRawPointer($0).copyMemory(from: base, byteCount: bytes.count); return bytes.count }
+    }
 
     /// Writes `"name":`; the next value call writes the value.
-    public mutating func key(_ name: StaticString) {
+    @inlinable public mutating func key(_ name: StaticString) {
         let n = name.utf8CodeUnitCount
-        guard n <= 28 else {
-            separator()
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: n))
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(UInt8(ascii: ":"))
-            needsComma = false
-            return
-        }
-        // `,"name":` assembled in a register-sized scratch and appended at once: one capacity check, not five.
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        // `,"name":` written at once: one check for room, not five.
         let comma = needsComma
-        withUnsafeMutableBytes(of: &scratch) { b in
+        write(upTo: n + 4) { b in
             var i = 0
             if comma { b[0] = UInt8(ascii: ","); i = 1 }
             b[i] = UInt8(ascii: "\"")
-            UnsafeMutableRawBufferPointer(rebasing: b[(i + 1)...]).copyMemory(
-                from: UnsafeRawBufferPointer(start: name.utf8Start, count: n))
+            (b + i + 1).update(from: name.utf8Start, count: n)
             i += 1 + n
             b[i] = UInt8(ascii: "\"")
             b[i + 1] = UInt8(ascii: ":")
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[..<(i + 2)]))
+            return i + 2
         }
         needsComma = false
     }
@@ -49,7 +72,7 @@ public struct JSONWriter: Sendable {
     public mutating func key(_ name: String) {
         separator()
         appendEscaped(name)
-        bytes.append(UInt8(ascii: ":"))
+        put(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -62,7 +85,7 @@ public struct JSONWriter: Sendable {
         appendEscaped(prefix, closing: false)
         appendLiteral(infix)
         appendInteger(number)
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         needsComma = true
     }
 
@@ -73,10 +96,11 @@ public struct JSONWriter: Sendable {
         } else if !appendShortDecimal(value) {
             // Swift's shortest round-tripping form (valid JSON for finite values), written straight into the
             // buffer: `write(to:)` hands ASCII bytes to the stream without building a String.
-            var sink = ByteSink(bytes: bytes)
-            bytes = []
+            var sink = ByteSink(storage: storage, length: length)
+            storage = []
             value.write(to: &sink)
-            bytes = sink.bytes
+            storage = sink.storage
+            length = sink.length
         }
         needsComma = true
     }
@@ -100,7 +124,7 @@ public struct JSONWriter: Sendable {
             guard x < 9_007_199_254_740_992 else { return false }
             let scaled = roundHalfAway(x)
             guard scaled / decimalPowers[k] == magnitude else { continue }
-            if value < 0 || (value == 0 && value.sign == .minus) { bytes.append(UInt8(ascii: "-")) }
+            if value < 0 || (value == 0 && value.sign == .minus) { put(UInt8(ascii: "-")) }
             appendDigits(UInt64(scaled), decimals: k)
             return true
         }
@@ -112,6 +136,7 @@ public struct JSONWriter: Sendable {
     private mutating func appendDigits(_ m: UInt64, decimals: Int) {
         var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: ≤ 16 digits, '.', ".0"
         withUnsafeMutableBytes(of: &scratch) { b in
+            let b = b
             var i = b.count
             if decimals == 0 {
                 i -= 2
@@ -130,7 +155,7 @@ public struct JSONWriter: Sendable {
                 rest /= 10
                 count += 1
             } while rest > 0 || count <= decimals
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[i...]))
+            put(UnsafeRawBufferPointer(rebasing: b[i...]))
         }
     }
 
@@ -146,7 +171,7 @@ public struct JSONWriter: Sendable {
 
     /// The decimal digits of `value`, as `String(value)` has them, without building the string.
     private mutating func appendInteger(_ value: Int64) {
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { put(UInt8(ascii: "-")) }
         var rest = value.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
         withUnsafeMutableBytes(of: &digits) { buffer in
@@ -156,20 +181,26 @@ public struct JSONWriter: Sendable {
                 buffer[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
             } while rest > 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+            put(UnsafeRawBufferPointer(rebasing: buffer[start...]))
         }
     }
 
     public mutating func integer(_ value: Int) { integer(Int64(value)) }
 
     /// Writes an already encoded JSON value as is (the caller guarantees it is valid JSON on one line).
-    public mutating func raw(_ json: some Collection<UInt8>) { separator(); bytes.append(contentsOf: json); needsComma = true }
+    public mutating func raw(_ json: some Collection<UInt8>) {
+        separator()
+        if json.withContiguousStorageIfAvailable({ put(UnsafeRawBufferPointer($0)) }) == nil {
+            for byte in json { put(byte) }
+        }
+        needsComma = true
+    }
 
     /// ``raw(_:)`` for a slice of received bytes (a mark's levels): one copy, not the generic element loop, which
     /// is all a caller in another module gets from the generic version.
     public mutating func raw(_ json: ArraySlice<UInt8>) {
         separator()
-        json.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+        json.withUnsafeBytes { put($0) }
         needsComma = true
     }
 
@@ -178,42 +209,43 @@ public struct JSONWriter: Sendable {
     public mutating func null() { separator(); appendLiteral("null"); needsComma = true }
 
     private mutating func appendLiteral(_ s: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+        put(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 
-    @inline(__always) private mutating func separator() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    @inlinable @inline(__always) mutating func separator() {
+        if needsComma { put(UInt8(ascii: ",")) }
     }
 
     /// Writes `s` as a JSON string; with `closing` false, leaves it open for more text.
     private mutating func appendEscaped(_ s: String, closing: Bool = true) {
-        bytes.append(UInt8(ascii: "\""))
+        put(UInt8(ascii: "\""))
         var text = s
         let plain = text.withUTF8 { utf8 -> Bool in
             // Fast path: nothing to escape (instrument symbols, ids): one copy.
             guard !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
-            bytes.append(contentsOf: utf8)
+            put(UnsafeRawBufferPointer(utf8))
             return true
         }
         if plain {
-            if closing { bytes.append(UInt8(ascii: "\"")) }
+            if closing { put(UInt8(ascii: "\"")) }
             return
         }
         for c in s.utf8 {
             switch c {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0A: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0D: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case UInt8(ascii: "\""): put(UInt8(ascii: "\\")); put(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): put(UInt8(ascii: "\\")); put(UInt8(ascii: "\\"))
+            case 0x0A: put(UInt8(ascii: "\\")); put(UInt8(ascii: "n"))
+            case 0x0D: put(UInt8(ascii: "\\")); put(UInt8(ascii: "r"))
+            case 0x09: put(UInt8(ascii: "\\")); put(UInt8(ascii: "t"))
             case 0..<0x20:
                 let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                          hex[Int(c >> 4)], hex[Int(c & 0xF)]])
-            default: bytes.append(c)
+                for byte in [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(c >> 4)], hex[Int(c & 0xF)]] {
+                    put(byte)
+                }
+            default: put(c)
             }
         }
-        if closing { bytes.append(UInt8(ascii: "\"")) }
+        if closing { put(UInt8(ascii: "\"")) }
     }
 }
 
@@ -225,9 +257,23 @@ func roundHalfAway(_ x: Double) -> Double {
     return x - t >= 0.5 ? t + 1 : t
 }
 
-/// Receives a number's text as bytes (`_writeASCII`), avoiding the `String` that `description` would allocate.
+/// Receives a number's text as bytes (`_writeASCII`), avoiding the `String` that `description` would allocate:
+/// written into a writer's storage, moved in and out.
 private struct ByteSink: TextOutputStream {
-    var bytes: [UInt8]
-    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
-    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+    var storage: [UInt8]
+    var length: Int
+
+    mutating func write(_ string: String) {
+        var text = string
+        text.withUTF8 { _writeASCII($0) }
+    }
+
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
+        if storage.count - length < buffer.count {
+            storage.append(contentsOf: repeatElement(0, count: max(length + buffer.count, 2 * storage.count) - storage.count))
+        }
+        let start = length
+        storage.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[start...]).update(fromContentsOf: buffer) }
+        length += buffer.count
+    }
 }

@@ -13,7 +13,8 @@ extension Quote {
         var ts: Int64 = 0
         var bid = 0.0, bidSize = 0.0, ask = 0.0, askSize = 0.0
         var iv: Double?
-        var bids: [BookLevel]?, asks: [BookLevel]?
+        // The best level of each side, the levels themselves being validated as they are read, not kept.
+        var bestBid: BookLevel?, bestAsk: BookLevel?
         var bidsText = 0..<0, asksText = 0..<0
         var seen: UInt16 = 0
 
@@ -44,13 +45,13 @@ extension Quote {
                 }
             case .bids:
                 let start = s.i
-                guard let v = s.levels() else { return nil }
-                bids = v
+                guard let best = s.validLevels(descending: true) else { return nil }
+                bestBid = best
                 bidsText = start..<s.i
             case .asks:
                 let start = s.i
-                guard let v = s.levels() else { return nil }
-                asks = v
+                guard let best = s.validLevels(descending: false) else { return nil }
+                bestAsk = best
                 asksText = start..<s.i
             }
             s.skipWhitespace()
@@ -60,12 +61,24 @@ extension Quote {
         }
         s.skipWhitespace()
         guard s.i == s.n, seen & CompactField.required == CompactField.required, let instrument else { return nil }
-        var quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
-                          bids: bids, asks: asks, iv: iv)
-        guard (try? quote.validate()) != nil else { return nil }
+        let received = Array(bytes)
+        guard let bestBid, let bestAsk else {
+            // A side without levels: the single best level stands for it, as in the general reader.
+            var quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
+                              bids: bestBid.map { _ in BookLevel.levels(in: received, bidsText) },
+                              asks: bestAsk.map { _ in BookLevel.levels(in: received, asksText) }, iv: iv)
+            guard (try? quote.validate()) != nil else { return nil }
+            quote.received = received
+            return quote
+        }
+        // What ``Quote/validate()`` checks beyond the levels, which are valid already; numbers here are finite.
+        guard !instrument.isEmpty, ts >= 0, bid > 0, bidSize > 0, ask > 0, askSize > 0, bid <= ask,
+              iv.map({ $0 > 0 }) ?? true,
+              bestBid.price == bid, bestBid.size == bidSize, bestAsk.price == ask, bestAsk.size == askSize
+        else { return nil }
         // The levels hold nothing but digits, '.', '-', ',', brackets and spaces: no control characters.
-        if bids != nil, asks != nil { quote.levelsText = (bidsText, asksText) }
-        return quote
+        return Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize, iv: iv,
+                     received: received, levelsText: (bidsText, asksText))
     }
 }
 
@@ -110,8 +123,8 @@ struct CompactScanner {
         return true
     }
 
-    /// A known key without escapes, and its closing quote.
-    @inline(__always) mutating func key() -> CompactField? {
+    /// A key without escapes, and its closing quote: where its text starts, and its length.
+    @inline(__always) mutating func keyText() -> (UnsafePointer<UInt8>, Int)? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = i
         while i < n, p[i] != UInt8(ascii: "\"") {
@@ -119,9 +132,14 @@ struct CompactScanner {
             i += 1
         }
         guard i < n else { return nil }
-        let k = p + start
         let length = i - start
         i += 1
+        return (p + start, length)
+    }
+
+    /// A known key of a quote without escapes, and its closing quote.
+    @inline(__always) mutating func key() -> CompactField? {
+        guard let (k, length) = keyText() else { return nil }
         switch length {
         case 2:
             if k[0] == UInt8(ascii: "t"), k[1] == UInt8(ascii: "s") { return .ts }
@@ -184,15 +202,37 @@ struct CompactScanner {
 
     /// `-?d{1,7}(.d{1,7})?` not followed by an exponent, as the double `JSONReader.readDouble` reads: at most 14
     /// digits, so `Double(mantissa) / 10^k` with both operands exact, one rounding (its plain-decimal path).
+    @inline(__always) mutating func number() -> Double? { decimal()?.value }
+
+    /// The digits of a number of ``number()``'s form: `mantissa / 10^fractionDigits`, negated when `negative`.
+    struct Decimal {
+        var mantissa: UInt64
+        var fractionDigits: Int
+        var negative: Bool
+
+        /// The double nearest to the number.
+        @inline(__always) var value: Double {
+            // mantissa < 10^14: the signed conversion is exact and one instruction (the unsigned one is several).
+            let magnitude = Double(Int64(bitPattern: mantissa)) / doublePowers[fractionDigits]
+            // magnitude ≥ 0, so setting the sign bit is negation.
+            return Double(bitPattern: magnitude.bitPattern | (negative ? 1 << 63 : 0))
+        }
+
+        /// The magnitude in units of 10^-7: as exact as the digits, and ordered as the numbers' doubles are
+        /// (distinct decimals of at most 14 digits round to distinct doubles, in the same order).
+        @inline(__always) var scaled: UInt64 { mantissa &* integerPowers[7 &- fractionDigits] }
+    }
+
+    /// A number of ``number()``'s form, as its digits.
     ///
     /// Without branches on the digits (lengths vary from number to number, so branches on them mispredict): the
     /// fraction is read whether or not there is one, and counts zero digits when there is none (x / 10^0 = x).
-    @inline(__always) mutating func number() -> Double? {
+    @inline(__always) mutating func decimal() -> Decimal? {
         guard i < n else { return nil }
         let negative = p[i] == UInt8(ascii: "-")
         let start = i &+ (negative ? 1 : 0)
         // Eight bytes at the integer part and eight after the byte that ends it, within the first 17 of the number.
-        guard start + 17 <= n else { return numberNearEnd() }
+        guard start + 17 <= n else { return decimalNearEnd() }
         let whole = Self.load(p + start)
         let wholeDigits = Self.leadingDigits(whole)
         let hasFraction = p[start &+ wholeDigits] == UInt8(ascii: ".")
@@ -204,14 +244,11 @@ struct CompactScanner {
         i = end
         let mantissa = Self.value(whole, digits: wholeDigits) &* integerPowers[fractionDigits]
             &+ Self.value(fraction, digits: fractionDigits)
-        // mantissa < 10^14: the signed conversion is exact and one instruction (the unsigned one is several).
-        let value = Double(Int64(bitPattern: mantissa)) / doublePowers[fractionDigits]
-        // value ≥ 0, so setting the sign bit is negation.
-        return Double(bitPattern: value.bitPattern | (negative ? 1 << 63 : 0))
+        return Decimal(mantissa: mantissa, fractionDigits: fractionDigits, negative: negative)
     }
 
-    /// ``number()`` within 17 bytes of the end, a byte at a time.
-    private mutating func numberNearEnd() -> Double? {
+    /// ``decimal()`` within 17 bytes of the end, a byte at a time.
+    private mutating func decimalNearEnd() -> Decimal? {
         let negative = p[i] == UInt8(ascii: "-")
         var j = negative ? i + 1 : i
         var mantissa: UInt64 = 0
@@ -234,9 +271,7 @@ struct CompactScanner {
         }
         if j < n, p[j] | 0x20 == UInt8(ascii: "e") { return nil }
         i = j
-        var value = Double(mantissa)
-        if fractionDigits > 0 { value /= doublePowers[fractionDigits] }
-        return negative ? -value : value
+        return Decimal(mantissa: mantissa, fractionDigits: fractionDigits, negative: negative)
     }
 
     /// `[[price, size], …]` with at least one level and nothing but spaces between tokens.
@@ -260,6 +295,47 @@ struct CompactScanner {
             if take(UInt8(ascii: ",")) { continue }
             guard take(UInt8(ascii: "]")) else { return nil }
             return levels
+        }
+    }
+
+    /// `[[price, size], …]` as ``levels()`` reads it, validated instead of kept: positive prices and sizes, prices
+    /// strictly falling (`descending`, bids) or rising (asks). - Returns: the first (best) level.
+    mutating func validLevels(descending: Bool) -> BookLevel? {
+        // Through a local copy of the cursor, which the loop keeps in registers; its position is written back once.
+        var local = self
+        let best = local.readValidLevels(descending: descending)
+        i = local.i
+        return best
+    }
+
+    @inline(__always) private mutating func readValidLevels(descending: Bool) -> BookLevel? {
+        guard take(UInt8(ascii: "[")) else { return nil }
+        var best: BookLevel?
+        // Prices compared as their digits (``Decimal/scaled``), without a division for each.
+        var previous: UInt64 = 0
+        while true {
+            skipSpaces()
+            guard take(UInt8(ascii: "[")) else { return nil }
+            skipSpaces()
+            guard let price = decimal() else { return nil }
+            skipSpaces()
+            guard take(UInt8(ascii: ",")) else { return nil }
+            skipSpaces()
+            guard let size = decimal() else { return nil }
+            skipSpaces()
+            guard take(UInt8(ascii: "]")) else { return nil }
+            let scaled = price.scaled
+            guard !price.negative, !size.negative, scaled > 0, size.mantissa > 0 else { return nil }
+            if best == nil {
+                best = BookLevel(price: price.value, size: size.value)
+            } else if descending ? scaled >= previous : scaled <= previous {
+                return nil
+            }
+            previous = scaled
+            skipSpaces()
+            if take(UInt8(ascii: ",")) { continue }
+            guard take(UInt8(ascii: "]")) else { return nil }
+            return best
         }
     }
 
@@ -298,3 +374,23 @@ private struct PowerTable<T> {
 
 private var integerPowers: PowerTable<UInt64> { PowerTable(table: integerPowerTable) }
 private var doublePowers: PowerTable<Double> { PowerTable(table: doublePowerTable) }
+
+extension BookLevel {
+    /// The levels at `range` of `bytes`: a JSON array of `[price, size]` that decoding read before.
+    static func levels(in bytes: [UInt8], _ range: Range<Int>) -> [BookLevel] {
+        bytes.withUnsafeBytes { levels(json: UnsafeRawBufferPointer(rebasing: $0[range])) } ?? []
+    }
+
+    /// Reads book levels `[[price, size], …]` (values unchecked), as a quote or a mark carries them: the compact
+    /// form in one tight loop, any other through the general reader. - Returns: nil when `json` is not such an
+    /// array alone.
+    public static func levels(json: UnsafeRawBufferPointer) -> [BookLevel]? {
+        if let base = json.baseAddress, json.count > 0 {
+            var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: json.count)
+            if let levels = s.levels(), s.i == s.n { return levels }
+        }
+        var r = JSONReader(json)
+        guard let levels = try? readLevels(&r), (try? r.expectEnd()) != nil else { return nil }
+        return levels
+    }
+}

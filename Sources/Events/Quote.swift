@@ -20,14 +20,29 @@ public struct Quote: Sendable, Equatable {
     public var ask: Double
     public var askSize: Double
     /// Bid levels, best (highest) first; when the input has none, the single best level.
-    public var bids: [BookLevel]
+    public var bids: [BookLevel] {
+        get { bidCount < 0 ? BookLevel.levels(in: received, text.bids) : Array(levels[..<bidCount]) }
+        set { setLevels(bids: newValue, asks: asks) }
+    }
     /// Ask levels, best (lowest) first; when the input has none, the single best level.
-    public var asks: [BookLevel]
+    public var asks: [BookLevel] {
+        get { bidCount < 0 ? BookLevel.levels(in: received, text.asks) : Array(levels[bidCount...]) }
+        set { setLevels(bids: bids, asks: newValue) }
+    }
     /// The option's mark implied volatility (annualized, decimal), if given.
     public var iv: Double?
     /// Where the `bids` and `asks` arrays were in the decoded bytes (when present and free of control
     /// characters), so an output can carry the levels as received instead of formatting every number again.
     public var levelsText: (bids: Range<Int>, asks: Range<Int>)?
+    /// The value as received, for a decoded quote (empty for one built in code): ``levelsText`` indexes it.
+    public internal(set) var received: [UInt8] = []
+    /// The bid levels then the ask levels, when kept as values (few fields that need releasing keep a quote cheap
+    /// to copy and destroy).
+    private var levels: [BookLevel] = []
+    /// How many of `levels` are bids; -1 when the levels are kept only as their text in `received` (a quote in
+    /// the usual shape, validated while decoding), at `text`, and read when asked for.
+    private var bidCount = -1
+    private var text: (bids: Range<Int>, asks: Range<Int>) = (0..<0, 0..<0)
 
     public init(instrument: String, ts: Int64, bid: Double, bidSize: Double, ask: Double, askSize: Double,
                 bids: [BookLevel]? = nil, asks: [BookLevel]? = nil, iv: Double? = nil) {
@@ -37,9 +52,28 @@ public struct Quote: Sendable, Equatable {
         self.bidSize = bidSize
         self.ask = ask
         self.askSize = askSize
-        self.bids = bids ?? [BookLevel(price: bid, size: bidSize)]
-        self.asks = asks ?? [BookLevel(price: ask, size: askSize)]
         self.iv = iv
+        setLevels(bids: bids ?? [BookLevel(price: bid, size: bidSize)], asks: asks ?? [BookLevel(price: ask, size: askSize)])
+    }
+
+    /// A decoded quote whose levels stay in `received` (their ranges `levelsText`), already validated.
+    init(instrument: String, ts: Int64, bid: Double, bidSize: Double, ask: Double, askSize: Double, iv: Double?,
+         received: [UInt8], levelsText: (bids: Range<Int>, asks: Range<Int>)) {
+        self.instrument = instrument
+        self.ts = ts
+        self.bid = bid
+        self.bidSize = bidSize
+        self.ask = ask
+        self.askSize = askSize
+        self.iv = iv
+        self.received = received
+        self.levelsText = levelsText
+        text = levelsText
+    }
+
+    private mutating func setLevels(bids: [BookLevel], asks: [BookLevel]) {
+        levels = bids + asks
+        bidCount = bids.count
     }
 
     public var mid: Double { (bid + ask) / 2 }
@@ -99,6 +133,7 @@ extension Quote {
         var quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
                           bids: bids, asks: asks, iv: iv)
         try quote.validate()
+        quote.received = Array(bytes)
         if let b = bidsText, let a = asksText,
            !UnsafeRawBufferPointer(rebasing: bytes[b]).contains(where: { $0 < 0x20 }),
            !UnsafeRawBufferPointer(rebasing: bytes[a]).contains(where: { $0 < 0x20 }) {

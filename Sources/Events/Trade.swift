@@ -32,6 +32,13 @@ public struct Trade: Sendable, Equatable {
 
     /// Decodes and validates one `trades` value.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Trade {
+        if let trade = decodeCompact(bytes) { return trade }
+        return try decodeGeneral(bytes)
+    }
+
+    /// The general reader behind ``decode(_:)``: any valid JSON, every error with its reason. ``decodeCompact(_:)``
+    /// returns exactly what this returns, for the inputs it takes.
+    static func decodeGeneral(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Trade {
         var r = JSONReader(bytes)
         var instrument: String?, id: String?, side: Side?, buyer: String?, seller: String?
         var ts: Int64?

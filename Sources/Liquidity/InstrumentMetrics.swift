@@ -21,7 +21,12 @@ public struct InstrumentMetrics: Sendable {
     var interval = IntervalAccumulator()
 
     /// The last quote ever merged (the book and mark it stands for).
-    public internal(set) var lastQuote: Quote?
+    public var lastQuote: Quote? { hasQuote ? latestQuote : nil }
+    /// Whether a quote has been merged.
+    public private(set) var hasQuote = false
+    /// The last quote merged, once ``hasQuote``; a placeholder before. Not an optional: replacing a quote then
+    /// releases its fields directly, where an optional quote goes through the runtime's generic value witness.
+    public private(set) var latestQuote = Quote(instrument: "", ts: 0, bid: 0, bidSize: 0, ask: 0, askSize: 0)
     /// Multiplier applied to notionals and depth, from reference data (1 when unknown).
     public var multiplier: Double = 1
 
@@ -48,10 +53,11 @@ public struct InstrumentMetrics: Sendable {
     /// Merges a quote. - Returns: the record of the interval this event closed, if any.
     public mutating func apply(quote: Quote) -> LiquidityRecord? {
         let closed = advance(to: quote.ts)
-        if let previous = lastQuote {
-            interval.addSpreadTime(spread: spreadBps(previous), from: max(previous.ts, intervalStart!), to: quote.ts)
+        if hasQuote {
+            interval.addSpreadTime(spread: spreadBps(latestQuote), from: max(latestQuote.ts, intervalStart!), to: quote.ts)
         }
-        lastQuote = quote
+        latestQuote = quote
+        hasQuote = true
         interval.quotes += 1
         let mid = quote.mid
         let relativeSpread = (quote.ask - quote.bid) / mid
@@ -68,7 +74,7 @@ public struct InstrumentMetrics: Sendable {
     /// Merges a trade. - Returns: the record of the interval this event closed, if any.
     public mutating func apply(trade: Trade) -> LiquidityRecord? {
         let closed = advance(to: trade.ts)
-        interval.addTrade(trade, multiplier: multiplier, mid: lastQuote?.mid)
+        interval.addTrade(trade, multiplier: multiplier, mid: hasQuote ? latestQuote.mid : nil)
         let notional = trade.price * trade.size * multiplier
         lookback.withBucket(at: trade.ts) { bucket in
             bucket.notional += notional
@@ -94,7 +100,9 @@ public struct InstrumentMetrics: Sendable {
         return record
     }
 
-    /// Closes the current interval if `ts` is past it, and opens the interval holding `ts`.
+    /// Closes the current interval if `ts` is past it, and opens the interval holding `ts`. Inlined, so that the
+    /// record (large) is built where the caller returns it, not copied there.
+    @inline(__always)
     private mutating func advance(to ts: Int64) -> LiquidityRecord? {
         var closed: LiquidityRecord?
         if intervalStart != nil, ts >= intervalEnd {
@@ -114,14 +122,15 @@ public struct InstrumentMetrics: Sendable {
     private mutating func closeInterval() -> LiquidityRecord {
         let start = intervalStart!
         let end = intervalEnd
-        if let q = lastQuote {
-            interval.addSpreadTime(spread: spreadBps(q), from: max(q.ts, start), to: end)
+        if hasQuote {
+            interval.addSpreadTime(spread: spreadBps(latestQuote), from: max(latestQuote.ts, start), to: end)
         }
         var record = LiquidityRecord(
             instrument: symbol, start: start, ts: end,
             volume: interval.volume, notional: interval.notional, trades: interval.trades,
             buyVolume: interval.buyVolume, sellVolume: interval.sellVolume, quotes: interval.quotes)
-        if let q = lastQuote {
+        if hasQuote {
+            let q = latestQuote
             let mid = q.mid
             record.bid = q.bid
             record.ask = q.ask
@@ -129,8 +138,10 @@ public struct InstrumentMetrics: Sendable {
             record.spreadBps = spreadBps(q)
             record.microprice = (q.bid * q.askSize + q.ask * q.bidSize) / (q.bidSize + q.askSize)
             record.imbalance = (q.bidSize - q.askSize) / (q.bidSize + q.askSize)
+            // Levels kept as text are read once for every k.
+            let bids = q.bids, asks = q.asks
             record.depth = configuration.depthBps.map { k in
-                let (bid, ask) = depth(q, bps: Double(k), mid: mid)
+                let (bid, ask) = depth(bids: bids, asks: asks, bps: Double(k), mid: mid)
                 return (k, bid, ask)
             }
             record.staleSeconds = Double(end - q.ts) / 1e6
@@ -214,13 +225,13 @@ public struct InstrumentMetrics: Sendable {
     @inline(__always) func spreadBps(_ q: Quote) -> Double { 1e4 * (q.ask - q.bid) / q.mid }
 
     /// Σ price·size·multiplier of the levels within `bps` of mid on each side.
-    func depth(_ q: Quote, bps: Double, mid: Double) -> (bid: Double, ask: Double) {
+    func depth(bids: [BookLevel], asks: [BookLevel], bps: Double, mid: Double) -> (bid: Double, ask: Double) {
         let low = mid * (1 - bps / 1e4)
         let high = mid * (1 + bps / 1e4)
         var bid = 0.0
-        for level in q.bids where level.price >= low { bid += level.price * level.size }
+        for level in bids where level.price >= low { bid += level.price * level.size }
         var ask = 0.0
-        for level in q.asks where level.price <= high { ask += level.price * level.size }
+        for level in asks where level.price <= high { ask += level.price * level.size }
         return (bid * multiplier, ask * multiplier)
     }
 }

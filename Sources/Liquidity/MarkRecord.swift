@@ -1,5 +1,11 @@
 public import Events
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One `backstop-marks` record (SPEC §5): the instrument's mark (mid of its last valid quote), book and stress.
 public struct MarkRecord: Sendable, Equatable {
     public static func == (a: MarkRecord, b: MarkRecord) -> Bool { a.ts == b.ts && !a.differs(from: b) && a.instrument == b.instrument }
@@ -8,21 +14,69 @@ public struct MarkRecord: Sendable, Equatable {
     public var ts: Int64
     public var mark: Double
     public var iv: Double?
-    public var bids: [BookLevel]
-    public var asks: [BookLevel]
+    public var bids: [BookLevel] {
+        get { bidCount < 0 ? Self.levels(source, text?.bids) : Array(levels[..<bidCount]) }
+        set { setLevels(bids: newValue, asks: asks) }
+    }
+    public var asks: [BookLevel] {
+        get { bidCount < 0 ? Self.levels(source, text?.asks) : Array(levels[bidCount...]) }
+        set { setLevels(bids: bids, asks: newValue) }
+    }
     /// The highest severity among the instrument's active triggers; 0 when none is active.
     public var stress: Int
     /// The levels as received (JSON arrays), written instead of formatting `bids`/`asks` again.
-    public var levelsText: (bids: ArraySlice<UInt8>, asks: ArraySlice<UInt8>)?
+    public var levelsText: (bids: ArraySlice<UInt8>, asks: ArraySlice<UInt8>)? {
+        get { text.map { (source[$0.bids], source[$0.asks]) } }
+        set {
+            if bidCount < 0 { setLevels(bids: bids, asks: asks) }
+            if let newValue {
+                source = Array(newValue.bids) + Array(newValue.asks)
+                text = (0..<newValue.bids.count, newValue.bids.count..<source.count)
+            } else {
+                source = []
+                text = nil
+            }
+        }
+    }
+    /// The bid levels then the ask levels, when kept as values (few fields that need releasing keep a mark cheap
+    /// to copy and destroy).
+    private var levels: [BookLevel] = []
+    /// How many of `levels` are bids; -1 when the levels are read from their text on demand.
+    private var bidCount = -1
+    /// The bytes that hold the levels' text, and where in them it is.
+    private var source: [UInt8] = []
+    private var text: (bids: Range<Int>, asks: Range<Int>)?
 
     public init(instrument: String, ts: Int64, mark: Double, iv: Double?, bids: [BookLevel], asks: [BookLevel], stress: Int) {
         self.instrument = instrument
         self.ts = ts
         self.mark = mark
         self.iv = iv
-        self.bids = bids
-        self.asks = asks
         self.stress = stress
+        setLevels(bids: bids, asks: asks)
+    }
+
+    /// A mark whose levels are the JSON arrays at `bids` and `asks` of `received` (as received in a valid quote,
+    /// shared, not copied), read only when asked for.
+    public init(instrument: String, ts: Int64, mark: Double, iv: Double?, levelsIn received: [UInt8],
+                bids: Range<Int>, asks: Range<Int>, stress: Int) {
+        self.instrument = instrument
+        self.ts = ts
+        self.mark = mark
+        self.iv = iv
+        self.stress = stress
+        source = received
+        text = (bids, asks)
+    }
+
+    private mutating func setLevels(bids: [BookLevel], asks: [BookLevel]) {
+        levels = bids + asks
+        bidCount = bids.count
+    }
+
+    private static func levels(_ source: [UInt8], _ range: Range<Int>?) -> [BookLevel] {
+        guard let range else { return [] }
+        return source.withUnsafeBytes { BookLevel.levels(json: UnsafeRawBufferPointer(rebasing: $0[range])) } ?? []
     }
 
     /// `<instrument>:mark:<ts>`.
@@ -30,20 +84,36 @@ public struct MarkRecord: Sendable, Equatable {
 
     /// Whether `other` differs in what a mark carries (everything but the time).
     public func differs(from other: MarkRecord) -> Bool {
-        mark != other.mark || iv != other.iv || stress != other.stress || bids != other.bids || asks != other.asks
+        mark != other.mark || iv != other.iv || stress != other.stress || !sameLevels(as: other)
+    }
+
+    /// Whether the levels are equal; the same text (without reading it) means the same values.
+    private func sameLevels(as other: MarkRecord) -> Bool {
+        if bidCount < 0, other.bidCount < 0, let a = text, let b = other.text,
+           Self.same(source, a.bids, other.source, b.bids), Self.same(source, a.asks, other.source, b.asks) {
+            return true
+        }
+        return bids == other.bids && asks == other.asks
+    }
+
+    private static func same(_ x: [UInt8], _ i: Range<Int>, _ y: [UInt8], _ j: Range<Int>) -> Bool {
+        i.count == j.count && (i.isEmpty || x.withUnsafeBytes { a in
+            y.withUnsafeBytes { b in memcmp(a.baseAddress! + i.lowerBound, b.baseAddress! + j.lowerBound, i.count) == 0 }
+        })
     }
 
     public func encoded() -> [UInt8] {
-        var w = JSONWriter(capacity: 128 + 40 * (bids.count + asks.count))
+        let levelsCapacity = text.map { $0.bids.count + $0.asks.count } ?? 40 * levels.count
+        var w = JSONWriter(capacity: 128 + 2 * instrument.utf8.count + levelsCapacity)
         w.beginObject()
         w.key("id"); w.string(instrument, ":mark:", ts)
         w.key("instrument"); w.string(instrument)
         w.key("ts"); w.integer(ts)
         w.key("mark"); w.number(mark)
         w.key("iv"); w.number(iv)
-        if let text = levelsText {
-            w.key("bids"); w.raw(text.bids)
-            w.key("asks"); w.raw(text.asks)
+        if let text {
+            w.key("bids"); w.raw(source[text.bids])
+            w.key("asks"); w.raw(source[text.asks])
         } else {
             for (name, levels) in [("bids", bids), ("asks", asks)] {
                 w.key(name)

@@ -73,6 +73,23 @@ struct MarksAndFillsTests {
         #expect(out.filter { $0.topic == .marks }.count == 2)
     }
 
+    @Test("a mark compares levels by value: other text for the same book publishes nothing, a deeper level does")
+    func levelsByValue() throws {
+        var c = InstrumentStageConfiguration()
+        c.markIntervalMicros = 0
+        func book(_ ms: Int64, _ bids: String) -> (InputKind, String) {
+            (.quotes, "{\"instrument\":\"X\",\"ts\":\(ms * 1000),\"bid\":99,\"bid_size\":1,\"ask\":101,\"ask_size\":2,"
+                + "\"bids\":\(bids),\"asks\":[[101,2]]}")
+        }
+        let out = run([book(0, "[[99,1],[98,3]]"), book(1, "[[99.0,1.00],[98,3]]"), book(2, "[[99,1],[98,4]]")],
+                      configuration: c)
+        let marks = out.filter { $0.topic == .marks }
+        #expect(marks.map(\.origin.offset) == [0, 2])
+        #expect(marks.last?.mark?.bids == [BookLevel(price: 99, size: 1), BookLevel(price: 98, size: 4)])
+        #expect(marks.last?.mark?.asks == [BookLevel(price: 101, size: 2)])
+        #expect(try object(try #require(marks.last))["bids"] as? [[Double]] == [[99, 1], [98, 4]])
+    }
+
     @Test("a trade naming accounts becomes a fill for each, keyed by account")
     func fills() throws {
         let out = run([quote(0), (.trades, """

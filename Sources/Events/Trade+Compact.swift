@@ -1,0 +1,94 @@
+extension Trade {
+    /// Reads the usual shape of a trade in one pass over the bytes, as ``Quote/decodeCompact(_:)`` does for quotes:
+    /// known keys without escapes, each at most once; strings of printable ASCII without escapes; plain decimal
+    /// numbers (`-?d{1,7}(.d{1,7})?`); no whitespace.
+    ///
+    /// - Returns: exactly the trade that ``decodeGeneral(_:)`` returns for the same bytes, or nil for anything else
+    ///   (other shapes, and every invalid input), which the general reader then decides.
+    static func decodeCompact(_ bytes: UnsafeRawBufferPointer) -> Trade? {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
+        var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
+        var instrument: String?, id: String?, side: Side?, buyer: String?, seller: String?
+        var ts: Int64 = 0
+        var price = 0.0, size = 0.0
+        var fee: Double?
+        var seen: UInt16 = 0
+
+        guard s.take(UInt8(ascii: "{")) else { return nil }
+        while true {
+            guard let field = s.tradeKey() else { return nil }
+            let bit = UInt16(1) << field.rawValue
+            guard seen & bit == 0 else { return nil }
+            seen |= bit
+            guard s.take(UInt8(ascii: ":")) else { return nil }
+            switch field {
+            case .instrument: guard let v = s.asciiString() else { return nil }; instrument = v
+            case .ts: guard let v = s.integer() else { return nil }; ts = v
+            case .id: guard let v = s.asciiString() else { return nil }; id = v
+            case .price: guard let v = s.number() else { return nil }; price = v
+            case .size: guard let v = s.number() else { return nil }; size = v
+            case .side:
+                guard let v = s.asciiString(), let parsed = Side(rawValue: v) else { return nil }
+                side = parsed
+            case .buyer:
+                if !s.takeNull() {
+                    guard let v = s.asciiString() else { return nil }
+                    buyer = v
+                }
+            case .seller:
+                if !s.takeNull() {
+                    guard let v = s.asciiString() else { return nil }
+                    seller = v
+                }
+            case .fee:
+                if !s.takeNull() {
+                    guard let v = s.number() else { return nil }
+                    fee = v
+                }
+            }
+            if s.take(UInt8(ascii: ",")) { continue }
+            guard s.take(UInt8(ascii: "}")) else { return nil }
+            break
+        }
+        guard s.i == s.n, seen & CompactTradeField.required == CompactTradeField.required,
+              let instrument, let id, let side else { return nil }
+        let trade = Trade(instrument: instrument, ts: ts, id: id, price: price, size: size, side: side,
+                          buyer: buyer, seller: seller, fee: fee)
+        guard (try? trade.validate()) != nil else { return nil }
+        return trade
+    }
+}
+
+/// The keys ``Trade/decodeCompact(_:)`` knows, as bit numbers of its seen-set.
+enum CompactTradeField: UInt16 {
+    case instrument, ts, id, price, size, side, buyer, seller, fee
+
+    /// instrument, ts, id, price, size, side.
+    static let required: UInt16 = 0b11_1111
+}
+
+extension CompactScanner {
+    /// A known key of a trade without escapes, and its closing quote.
+    @inline(__always) mutating func tradeKey() -> CompactTradeField? {
+        guard let (k, length) = keyText() else { return nil }
+        switch length {
+        case 2:
+            if k[0] == UInt8(ascii: "t"), k[1] == UInt8(ascii: "s") { return .ts }
+            if k[0] == UInt8(ascii: "i"), k[1] == UInt8(ascii: "d") { return .id }
+        case 3:
+            if Self.equals(k, "fee") { return .fee }
+        case 4:
+            if Self.equals(k, "size") { return .size }
+            if Self.equals(k, "side") { return .side }
+        case 5:
+            if Self.equals(k, "price") { return .price }
+            if Self.equals(k, "buyer") { return .buyer }
+        case 6:
+            if Self.equals(k, "seller") { return .seller }
+        case 10:
+            if Self.equals(k, "instrument") { return .instrument }
+        default: break
+        }
+        return nil
+    }
+}
