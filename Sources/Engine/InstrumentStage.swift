@@ -98,10 +98,10 @@ public struct InstrumentStage: Sendable {
         return result
     }
 
-    /// The task of `partition`: its event time (greatest `ts` processed; `Int64.min` before any) and the inputs it
-    /// holds unprocessed. nil when the partition has no task.
-    public func progress(partition: Int32) -> (eventTime: Int64, buffered: Int)? {
-        tasks[partition].map { ($0.eventTime, $0.buffered) }
+    /// The task of `partition`: its event time (greatest `ts` processed; `Int64.min` before any), the inputs it
+    /// holds unprocessed, and how many it has processed. nil when the partition has no task.
+    public func progress(partition: Int32) -> (eventTime: Int64, buffered: Int, processed: Int64)? {
+        tasks[partition].map { ($0.eventTime, $0.buffered, $0.processedCount) }
     }
 
     /// Inputs buffered but not yet processed.
@@ -174,6 +174,8 @@ struct InstrumentTask: Sendable {
     let partition: Int32
     var queues: [FIFO<PendingInput>] = [FIFO(), FIFO()]
     var processedOffset: [Int64?] = [nil, nil]
+    /// Inputs processed since the task began.
+    var processedCount: Int64 = 0
     /// The task's event time: the largest `ts` merged so far.
     var eventTime = Int64.min
     var instruments: [String: InstrumentState] = [:]
@@ -213,6 +215,7 @@ struct InstrumentTask: Sendable {
             let input = queues[next.rawValue].removeFirst()
             process(input, context: context, emit: emit)
             processedOffset[next.rawValue] = input.offset
+            processedCount += 1
         }
     }
 

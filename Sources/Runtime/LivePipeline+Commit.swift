@@ -5,8 +5,8 @@ import Kafka
 struct PendingCommit {
     /// The next offset of every input whose position moved since the last commit.
     var offsets: [TopicPartition]
-    /// Per local instrument task, its event time when the commit began (`Int64.max`: it had nothing left to do).
-    var eventTimes: [Int32: Int64]
+    /// Where the local instrument tasks stood when the commit began.
+    var sources: [Int32: SourceMoment]
     /// The producer's ``KafkaProducer/sentCount`` when the commit began: what it covers was sent before.
     var sentBefore: Int
 }
@@ -14,8 +14,17 @@ struct PendingCommit {
 /// At-least-once: where the local instrument tasks stood after a loop, recorded as a progress point once every
 /// message sent up to then is acknowledged (marks and fills are readable at once, without a transaction).
 struct ProgressCheckpoint {
-    var eventTimes: [Int32: Int64]
+    var sources: [Int32: SourceMoment]
     var sentBefore: Int
+}
+
+/// Where a local instrument task stood when a commit began or a checkpoint was taken.
+struct SourceMoment {
+    var eventTime: Int64
+    /// Nothing buffered, every input at its end and idle for `max_idle`.
+    var drained: Bool
+    /// Inputs processed so far (see ``InstrumentStage/progress(partition:)``).
+    var processed: Int64
 }
 
 /// The commit cycle of ``LivePipeline``: outputs and consumed offsets committed together, without stopping the
@@ -78,7 +87,7 @@ extension LivePipeline {
             .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
             + accounts.committableOffsets())
             .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
-        let eventTimes = localEventTimes(now: now)
+        let sources = sourceMoments(now: now)
         do {
             // The progress of the last commit goes out with this one (its offsets are known only once it committed).
             for (q, point) in unpublishedProgress.sorted(by: { $0.key < $1.key }) {
@@ -100,10 +109,10 @@ extension LivePipeline {
         }
         guard !offsets.isEmpty || outputsSinceCommit > 0 else {
             // Exactly-once: nothing was sent since the last commit, which saw everything before it delivered.
-            if configuration.kafka.guarantee == .exactlyOnce { recordProgress(eventTimes) }
+            if configuration.kafka.guarantee == .exactlyOnce { recordProgress(sources, now: now) }
             return
         }
-        pendingCommit = PendingCommit(offsets: offsets, eventTimes: eventTimes, sentBefore: producer.sentCount)
+        pendingCommit = PendingCommit(offsets: offsets, sources: sources, sentBefore: producer.sentCount)
     }
 
     /// At-least-once, after each loop: records the last checkpoint as a progress point once everything sent
@@ -111,18 +120,20 @@ extension LivePipeline {
     func advanceProgress(now: Int64) {
         if let checkpoint = progressCheckpoint {
             guard producer.settledCount >= checkpoint.sentBefore else { return }
-            recordProgress(checkpoint.eventTimes)
+            recordProgress(checkpoint.sources, now: now)
         }
-        progressCheckpoint = ProgressCheckpoint(eventTimes: localEventTimes(now: now), sentBefore: producer.sentCount)
+        progressCheckpoint = ProgressCheckpoint(sources: sourceMoments(now: now), sentBefore: producer.sentCount)
     }
 
-    /// Per local instrument task, its event time (`Int64.max` when it has nothing left to do).
-    private func localEventTimes(now: Int64) -> [Int32: Int64] {
-        var eventTimes: [Int32: Int64] = [:]
+    /// Where each local instrument task stands.
+    private func sourceMoments(now: Int64) -> [Int32: SourceMoment] {
+        var sources: [Int32: SourceMoment] = [:]
         for q in localSources {
-            eventTimes[q] = sourceDrained(q, now: now) ? Int64.max : stage.progress(partition: q)?.eventTime ?? .min
+            let progress = stage.progress(partition: q)
+            sources[q] = SourceMoment(eventTime: progress?.eventTime ?? .min, drained: sourceDrained(q, now: now),
+                                      processed: progress?.processed ?? 0)
         }
-        return eventTimes
+        return sources
     }
 
     /// Commits what the commit under way covers, then sends the held outputs.
@@ -155,7 +166,7 @@ extension LivePipeline {
         switch configuration.kafka.guarantee {
         case .exactlyOnce:
             outputsSinceCommit = 0
-            recordProgress(pending.eventTimes)
+            recordProgress(pending.sources, now: monotonicMicros())
         case .atLeastOnce:
             // Sent since the commit began, not covered by it. Progress points come from the checkpoints.
             outputsSinceCommit = producer.sentCount - pending.sentBefore
@@ -170,14 +181,22 @@ extension LivePipeline {
         progressCheckpoint = nil
     }
 
-    /// Where this process's instrument tasks stood when the commit that just finished began, for the account
-    /// side's frontier (see ``AccountDriver``): here at once, in other processes through the progress topic.
-    private func recordProgress(_ eventTimes: [Int32: Int64]) {
+    /// Where this process's instrument tasks stood when the commit that just finished began (or the checkpoint
+    /// now acknowledged was taken), for the account side's frontier (see ``AccountDriver``): here at once, in other
+    /// processes through the progress topic.
+    ///
+    /// A task that had nothing left to do then claims no bound (`Int64.max`) only if it still has nothing and has
+    /// processed nothing since: the outputs of what it processed meanwhile are not yet delivered (held back, or
+    /// sent after the checkpoint), so it claims the event time it had.
+    private func recordProgress(_ moments: [Int32: SourceMoment], now: Int64) {
         var sources: [Int32: AccountDriver.SourcePoint] = [:]
         let marksEnd = delivered.ends[configuration.topics.marks] ?? [:]
         let fillsEnd = delivered.ends[configuration.topics.fills] ?? [:]
-        for (q, eventTime) in eventTimes where localSources.contains(q) {
-            sources[q] = AccountDriver.SourcePoint(marksEnd: marksEnd, fillsEnd: fillsEnd, eventTime: eventTime)
+        for (q, moment) in moments where localSources.contains(q) {
+            let idle = moment.drained && stage.progress(partition: q)?.processed ?? 0 == moment.processed
+                && sourceDrained(q, now: now)
+            sources[q] = AccountDriver.SourcePoint(marksEnd: marksEnd, fillsEnd: fillsEnd,
+                                                   eventTime: idle ? .max : moment.eventTime)
         }
         accounts.committed(sources, local: localSources)
         for (q, point) in sources where publishedProgress[q] != point {
