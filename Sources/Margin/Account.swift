@@ -141,9 +141,14 @@ public struct Account: Sendable, Equatable {
 
     /// Caches the market slots of this account's positions and collateral, so margin computations index arrays
     /// instead of hashing symbols. Optional: a stale or missing cache only costs a lookup.
+    ///
+    /// A bound position also takes the market's own copy of its symbol (the same characters): the check that a
+    /// cached slot still names the position's instrument then compares one reference, not the bytes.
     public mutating func bind(to market: MarketView) {
         for i in positions.indices {
-            positions[i].slot = Int32(market.resolve(positions[i].slot, positions[i].instrument))
+            let slot = market.resolve(positions[i].slot, positions[i].instrument)
+            positions[i].slot = Int32(slot)
+            if slot >= 0 { positions[i].instrument = market.symbols[slot] }
         }
         for i in balances.indices where !balances[i].isUSD {
             balances[i].collateral = Int32(market.resolveCollateral(balances[i].collateral, balances[i].asset))
