@@ -80,6 +80,9 @@ public struct AccountTask: Sendable {
     public private(set) var lateRejected = 0
     /// Per source, the next offset to consume (greatest enqueued + 1; −1 before any).
     public private(set) var consumedEnd: [Int64] = [-1, -1]
+    /// Per source, the greatest `ts` of the inputs read from it (kept in the changelog progress, so that it covers
+    /// the whole partition after a restart too); −1 before any (event times are never negative).
+    public private(set) var sourceMaxTs: [Int64] = [-1, -1]
     /// After a restore: per source, the offset the committed state had read up to. An input below it whose key is
     /// not after ``lastApplied`` is already in the restored state and is skipped when read again.
     private var restoredEnd: [Int64] = [-1, -1]
@@ -150,8 +153,11 @@ public struct AccountTask: Sendable {
     ///   - value: the value as received, for the DLQ should it be late.
     public mutating func enqueue(_ input: AccountInput, origin: Origin, position: (source: AccountSource, offset: Int64)?,
                                  value: [UInt8]? = nil, emit: (OutputRecord) -> Void) {
-        if let position { consumedEnd[position.source.rawValue] = max(consumedEnd[position.source.rawValue], position.offset + 1) }
         let key = input.key(origin: origin)
+        if let position {
+            consumedEnd[position.source.rawValue] = max(consumedEnd[position.source.rawValue], position.offset + 1)
+            sourceMaxTs[position.source.rawValue] = max(sourceMaxTs[position.source.rawValue], key.ts)
+        }
         if let position, position.offset < restoredEnd[position.source.rawValue], let last = lastApplied, key <= last {
             return  // applied before the restart: its effect is in the restored state
         }
@@ -170,6 +176,14 @@ public struct AccountTask: Sendable {
         }
         heap.append(HeapEntry(key, slot: slot))
         siftUp(heap.count - 1)
+    }
+
+    /// Records an input of `source` at `offset` that does not decode (it goes to the DLQ, never into the merge), so
+    /// the committed offset moves past it. - Returns: false when the input was read before the restored state's
+    /// commit, which already holds its DLQ record.
+    public mutating func noteUndecodable(_ source: AccountSource, offset: Int64) -> Bool {
+        consumedEnd[source.rawValue] = max(consumedEnd[source.rawValue], offset + 1)
+        return offset >= restoredEnd[source.rawValue]
     }
 
     /// Applies, in key order, every buffered input with `ts < frontier`.
@@ -226,6 +240,7 @@ public struct AccountTask: Sendable {
         }
         if eventTime != .min { w.key("event_time"); w.integer(eventTime) }
         w.key("consumed"); w.beginArray(); w.integer(consumedEnd[0]); w.integer(consumedEnd[1]); w.endArray()
+        w.key("max_ts"); w.beginArray(); w.integer(sourceMaxTs[0]); w.integer(sourceMaxTs[1]); w.endArray()
         w.endObject()
         return w.bytes
     }
@@ -233,7 +248,7 @@ public struct AccountTask: Sendable {
     /// Restores the progress written by ``encodedProgress()`` (the accounts come through ``AccountStage``).
     public mutating func restoreProgress(from bytes: UnsafeRawBufferPointer) throws(DecodeError) {
         var r = JSONReader(bytes)
-        var last: AccountMergeKey?, time = Int64.min, consumed: [Int64] = []
+        var last: AccountMergeKey?, time = Int64.min, consumed: [Int64] = [], maxTs: [Int64] = []
         try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
             if key == "last" {
                 var fields: [Int64] = [], topic = ""
@@ -250,6 +265,8 @@ public struct AccountTask: Sendable {
                 time = try r.readInt64()
             } else if key == "consumed" {
                 try r.readArray { (r: inout JSONReader) throws(DecodeError) in consumed.append(try r.readInt64()) }
+            } else if key == "max_ts" {
+                try r.readArray { (r: inout JSONReader) throws(DecodeError) in maxTs.append(try r.readInt64()) }
             } else {
                 try r.skipValue()
             }
@@ -259,6 +276,7 @@ public struct AccountTask: Sendable {
         eventTime = time
         restoredEnd = consumed
         consumedEnd = consumed
+        sourceMaxTs = maxTs.count == 2 ? maxTs : [-1, -1]
     }
 
     /// Per source, the offset from which a restart must re-read: the lowest still buffered, else the next to

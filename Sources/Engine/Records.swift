@@ -166,8 +166,8 @@ public struct RejectedInput: Sendable, Equatable {
 
     /// The DLQ `ts` of an account-stage input that does not decode: the greatest `ts` read before it from its
     /// partition (`maxTs`; 0 before any), where its stream would have merged it. Unlike the task's event time
-    /// when it arrives, this depends on nothing but the partition's contents, so a run, a replay and a backtest
-    /// write the same record.
+    /// when it arrives, this depends only on the partition's contents before it (a restarted task keeps the value
+    /// in its changelog), so a run and a backtest write the same record; so does a replay from the beginning.
     public static func undecodedTs(after maxTs: Int64) -> Int64 { max(maxTs, 0) }
 
     /// The `backstop-dlq` record (SPEC §8). `ts` is the task's event time when the input was merged.

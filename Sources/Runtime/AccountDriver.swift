@@ -48,9 +48,8 @@ final class AccountDriver {
     private var marksAtEnd: Set<Int32> = []
     /// Per account task, the next offsets read from `accounts`/p and `backstop-fills`/p, and the last arrival.
     private var next: [Int32: [Int64]] = [:]
-    /// Per account task, the greatest `ts` of the account events and of the fills read from its partitions.
+    /// Per account task, the greatest `ts` of the account events read since it was assigned (its frontier).
     private var accountsMaxTs: [Int32: Int64] = [:]
-    private var fillsMaxTs: [Int32: Int64] = [:]
     private var lastArrival: [Int32: [Int64]] = [:]
     /// Per source instrument task, its points in commit order: this process's from its own commits, other
     /// processes' from the progress topic.
@@ -211,7 +210,6 @@ final class AccountDriver {
         next[partition] = nil
         lastArrival[partition] = nil
         accountsMaxTs[partition] = nil
-        fillsMaxTs[partition] = nil
     }
 
     var partitions: [Int32] { tasks.keys.sorted() }
@@ -247,16 +245,14 @@ final class AccountDriver {
         }
         switch decoded {
         case .success(let (input, origin)):
-            switch input {
-            case .account(let e): accountsMaxTs[p] = max(accountsMaxTs[p] ?? .min, e.ts)
-            case .fill(let f): fillsMaxTs[p] = max(fillsMaxTs[p] ?? .min, f.trade.ts)
-            case .mark: break
-            }
+            if case .account(let e) = input { accountsMaxTs[p] = max(accountsMaxTs[p] ?? .min, e.ts) }
             tasks[p]!.enqueue(input, origin: origin, position: (source, message.offset),
                               value: message.value.map { Array($0) }, emit: emit)
         case .failure(let error):
+            // Past it for the committed offsets; not again when its DLQ record was committed before a restart.
+            guard tasks[p]!.noteUndecodable(source, offset: message.offset) else { return }
             decodeRejected[error.reason, default: 0] += 1
-            let at = (source == .accounts ? accountsMaxTs[p] : fillsMaxTs[p]) ?? 0
+            let at = tasks[p]!.sourceMaxTs[source.rawValue]
             emit(RejectedInput(origin: own, key: message.key.map { Array($0) }, value: message.value.map { Array($0) },
                                error: error).dlqRecord(eventTime: RejectedInput.undecodedTs(after: at)))
         }

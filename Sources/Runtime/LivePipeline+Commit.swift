@@ -16,6 +16,8 @@ struct PendingCommit {
 struct ProgressCheckpoint {
     var sources: [Int32: SourceMoment]
     var sentBefore: Int
+    /// The producer's failed deliveries when it was taken: a failure since means a mark or fill may be missing.
+    var failedBefore: Int
 }
 
 /// Where a local instrument task stood when a commit began or a checkpoint was taken.
@@ -120,9 +122,12 @@ extension LivePipeline {
     func advanceProgress(now: Int64) {
         if let checkpoint = progressCheckpoint {
             guard producer.settledCount >= checkpoint.sentBefore else { return }
+            // A failed delivery fails the next commit (and the run); until then no point may claim what it held.
+            guard producer.failedCount == checkpoint.failedBefore else { return }
             recordProgress(checkpoint.sources, now: now)
         }
-        progressCheckpoint = ProgressCheckpoint(sources: sourceMoments(now: now), sentBefore: producer.sentCount)
+        progressCheckpoint = ProgressCheckpoint(sources: sourceMoments(now: now), sentBefore: producer.sentCount,
+                                                failedBefore: producer.failedCount)
     }
 
     /// Where each local instrument task stands.
@@ -137,14 +142,15 @@ extension LivePipeline {
     }
 
     /// Commits what the commit under way covers, then sends the held outputs.
-    /// - Parameter waiting: first wait until every message sent is delivered (else the caller saw to it that
-    ///   everything the commit covers is).
+    /// - Parameter waiting: at-least-once, first wait until every message sent is delivered (else the caller saw
+    ///   to it that everything the commit covers is). Exactly-once, committing the transaction waits for its
+    ///   messages itself, with retries.
     func finishCommit(waiting: Bool) throws {
         guard let pending = pendingCommit else { return }
         pendingCommit = nil
         let held = self.held
         self.held.removeAll()
-        if waiting { try producer.flush(timeout: timeout) }
+        if waiting, configuration.kafka.guarantee == .atLeastOnce { try producer.flush(timeout: timeout) }
         if let error = producer.currentFatalError { throw error }
         switch configuration.kafka.guarantee {
         case .exactlyOnce:
@@ -251,5 +257,26 @@ extension LivePipeline {
         atEnd.removeAll()
         outputsSinceCommit = 0
         dropPendingCommit()
+        // The aborted transaction held the progress records sent with it: write them again.
+        for (q, point) in publishedProgress where localSources.contains(q) && unpublishedProgress[q] == nil {
+            unpublishedProgress[q] = point
+        }
+        publishedProgress.removeAll()
+    }
+
+    /// After a commit that failed when partitions were being revoked (exactly-once): aborts the open transaction,
+    /// so none of its outputs outlive offsets that were not committed (the partitions' next owner derives them
+    /// again).
+    func abortAfterFailedCommit() {
+        dropPendingCommit()
+        guard configuration.kafka.guarantee == .exactlyOnce else { return }
+        do {
+            try producer.abortTransaction(timeout: timeout)
+            metrics.add("backstop_transactions_total", ["outcome", "abort"])
+            try producer.beginTransaction()
+            outputsSinceCommit = 0
+        } catch {
+            logger.error("abort after a failed commit failed", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -358,7 +358,10 @@ public final class LivePipeline {
         case .revoked:
             logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)
-            do { try commit() } catch { logger.error("commit on revoke failed", metadata: ["error": "\(error)"]) }
+            do { try commit() } catch {
+                logger.error("commit on revoke failed", metadata: ["error": "\(error)"])
+                abortAfterFailedCommit()
+            }
             dropTasks(instrument: partitions, account: accountPartitions)
         case .lost:
             logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])

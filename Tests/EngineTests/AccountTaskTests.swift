@@ -198,6 +198,29 @@ struct AccountTaskTests {
         #expect(restored.stage.encodedState(of: "b") == original.stage.encodedState(of: "b"))
     }
 
+    @Test("An undecodable input moves the committed offset past it, and is not sent to the DLQ again after a restore")
+    func undecodableInputs() throws {
+        var t = task()
+        let accounts = { (offset: Int64) in Origin(topic: "accounts", partition: 0, offset: offset) }
+        t.enqueue(.account(AccountEvent(account: "a", ts: 30, id: "D", change: .deposit(asset: "USD", amount: 1))),
+                  origin: accounts(0), position: (.accounts, 0), emit: { _ in })
+        t.enqueue(.account(AccountEvent(account: "a", ts: 20, id: "E", change: .deposit(asset: "USD", amount: 1))),
+                  origin: accounts(1), position: (.accounts, 1), emit: { _ in })
+        let fresh = t.noteUndecodable(.accounts, offset: 2)
+        #expect(fresh, "never read before: it goes to the DLQ")
+        #expect(t.sourceMaxTs[AccountSource.accounts.rawValue] == 30, "the greatest ts read, not the last")
+        t.release(before: .max, emit: { _ in })
+        #expect(t.committableOffset(.accounts) == 3, "past the bad input: a restart does not read it again")
+
+        var restored = task()
+        try t.encodedProgress().withUnsafeBytes { try restored.restoreProgress(from: $0) }
+        #expect(restored.sourceMaxTs == t.sourceMaxTs, "the greatest ts survives the restart")
+        let again = restored.noteUndecodable(.accounts, offset: 2)
+        #expect(!again, "read before the commit: its DLQ record is committed")
+        let next = restored.noteUndecodable(.accounts, offset: 3)
+        #expect(next)
+    }
+
     @Test("An account reaching the same level twice at one ts gets a distinct id for the second event")
     func idsStayUnique() throws {
         var t = task()
