@@ -103,11 +103,6 @@ public final class LivePipeline {
         consumerConfiguration.assignmentStrategy = "range"
         consumerConfiguration.isolationLevel = .readCommitted
         consumerConfiguration.isPartitionEOFEnabled = true
-        // A task skips an input only once its partition reported its end and `max_idle` passed: that presumes new
-        // data reaches us well within `max_idle`. Kafka answers a waiting fetch as soon as data arrives; a broker
-        // that holds it to the end of `fetch.wait.max.ms` (500 ms by default) would make a partition with data
-        // look idle. Half of `max_idle` bounds that (`kafka.consumer.fetch.wait.max.ms` overrides).
-        consumerConfiguration.fetchWaitMax = .microseconds(min(max(configuration.kafka.maxIdleMicros / 2, 1_000), 500_000))
         let router = RebalanceRouter()
         self.router = router
         consumer = try KafkaConsumer(configuration: consumerConfiguration,
