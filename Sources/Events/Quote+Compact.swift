@@ -376,8 +376,9 @@ private var integerPowers: PowerTable<UInt64> { PowerTable(table: integerPowerTa
 private var doublePowers: PowerTable<Double> { PowerTable(table: doublePowerTable) }
 
 extension BookLevel {
-    /// The levels at `range` of `bytes`: a JSON array of `[price, size]` that decoding read before.
-    static func levels(in bytes: [UInt8], _ range: Range<Int>) -> [BookLevel] {
+    /// The levels at `range` of `bytes`: a JSON array of `[price, size]` that decoding read before (empty when it
+    /// is not one).
+    public static func levels(in bytes: [UInt8], _ range: Range<Int>) -> [BookLevel] {
         bytes.withUnsafeBytes { levels(json: UnsafeRawBufferPointer(rebasing: $0[range])) } ?? []
     }
 

@@ -15,11 +15,11 @@ public struct MarkRecord: Sendable, Equatable {
     public var mark: Double
     public var iv: Double?
     public var bids: [BookLevel] {
-        get { bidCount < 0 ? Self.levels(source, text?.bids) : Array(levels[..<bidCount]) }
+        get { bidCount < 0 ? text.map { BookLevel.levels(in: source, $0.bids) } ?? [] : Array(levels[..<bidCount]) }
         set { setLevels(bids: newValue, asks: asks) }
     }
     public var asks: [BookLevel] {
-        get { bidCount < 0 ? Self.levels(source, text?.asks) : Array(levels[bidCount...]) }
+        get { bidCount < 0 ? text.map { BookLevel.levels(in: source, $0.asks) } ?? [] : Array(levels[bidCount...]) }
         set { setLevels(bids: bids, asks: newValue) }
     }
     /// The highest severity among the instrument's active triggers; 0 when none is active.
@@ -72,11 +72,6 @@ public struct MarkRecord: Sendable, Equatable {
     private mutating func setLevels(bids: [BookLevel], asks: [BookLevel]) {
         levels = bids + asks
         bidCount = bids.count
-    }
-
-    private static func levels(_ source: [UInt8], _ range: Range<Int>?) -> [BookLevel] {
-        guard let range else { return [] }
-        return source.withUnsafeBytes { BookLevel.levels(json: UnsafeRawBufferPointer(rebasing: $0[range])) } ?? []
     }
 
     /// `<instrument>:mark:<ts>`.

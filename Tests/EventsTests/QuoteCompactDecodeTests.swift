@@ -58,6 +58,13 @@ struct QuoteCompactDecodeTests {
         if r.below(6) != 0 { fields.append(("bids", r.below(8) == 0 ? levels(&r, spaces: true) : side(bid, sizes.0, -0.5))) }
         if r.below(6) != 0 { fields.append(("asks", r.below(8) == 0 ? levels(&r, spaces: true) : side(ask, sizes.1, 0.5))) }
         if r.below(3) == 0 { fields.append(("iv", ["null", "0.55", number(&r)][r.below(3)])) }
+        return object(fields, &r)
+    }
+
+    /// `fields` as a JSON object, sometimes spoilt: an unknown key, a key twice, a key missing, keys reordered,
+    /// whitespace between tokens, junk after the object, the object cut short.
+    static func object(_ fields: [(String, String)], _ r: inout Random) -> [UInt8] {
+        var fields = fields
         if r.below(10) == 0 { fields.append(("venue", "{\"a\":[1,2]}")) }
         if r.below(10) == 0 { fields.append(fields[r.below(fields.count)]) }
         if r.below(10) == 0 { fields.remove(at: r.below(fields.count)) }
@@ -70,25 +77,32 @@ struct QuoteCompactDecodeTests {
         return bytes
     }
 
-    @Test func agreesWithTheGeneralReaderOnRandomInputs() {
-        var r = Random(state: 20_251_128)
+    /// Decodes `count` generated inputs three ways — `decode`, the general reader, the compact reader — and checks
+    /// that they agree: the compact reader accepts only what the general one accepts and returns the same value;
+    /// `decode` returns what the general reader returns, or fails with the same reason and message.
+    /// - Returns: how many inputs the compact reader took.
+    static func agreement<T>(seed: UInt64, count: Int, generate: (inout Random) -> [UInt8],
+                             decode: (UnsafeRawBufferPointer) throws(DecodeError) -> T,
+                             general: (UnsafeRawBufferPointer) throws(DecodeError) -> T,
+                             compact: (UnsafeRawBufferPointer) -> T?, same: (T, T) -> Bool) -> Int {
+        var r = Random(state: seed)
         var compactHits = 0
-        for _ in 0..<200_000 {
-            let bytes = Self.quote(&r)
+        for _ in 0..<count {
+            let bytes = generate(&r)
             bytes.withUnsafeBytes { buffer in
-                let general = Result { () throws(DecodeError) -> Quote in try Quote.decodeGeneral(buffer) }
-                let decoded = Result { () throws(DecodeError) -> Quote in try Quote.decode(buffer) }
-                if let compact = Quote.decodeCompact(buffer) {
+                let expected = Result { () throws(DecodeError) -> T in try general(buffer) }
+                let decoded = Result { () throws(DecodeError) -> T in try decode(buffer) }
+                if let value = compact(buffer) {
                     compactHits += 1
-                    guard case .success(let expected) = general else {
+                    guard case .success(let reference) = expected else {
                         Issue.record("compact accepted what the general reader rejects: \(String(decoding: bytes, as: UTF8.self))")
                         return
                     }
-                    #expect(Self.same(compact, expected), "\(String(decoding: bytes, as: UTF8.self))")
+                    #expect(same(value, reference), "\(String(decoding: bytes, as: UTF8.self))")
                 }
-                switch (general, decoded) {
+                switch (expected, decoded) {
                 case (.success(let a), .success(let b)):
-                    #expect(Self.same(a, b), "\(String(decoding: bytes, as: UTF8.self))")
+                    #expect(same(a, b), "\(String(decoding: bytes, as: UTF8.self))")
                 case (.failure(let a), .failure(let b)):
                     #expect(a.reason == b.reason && a.message == b.message)
                 default:
@@ -96,6 +110,13 @@ struct QuoteCompactDecodeTests {
                 }
             }
         }
+        return compactHits
+    }
+
+    @Test func agreesWithTheGeneralReaderOnRandomInputs() {
+        let compactHits = Self.agreement(seed: 20_251_128, count: 200_000, generate: Self.quote,
+                                         decode: Quote.decode, general: Quote.decodeGeneral,
+                                         compact: Quote.decodeCompact, same: Self.same)
         // The generator must exercise the compact path, not only the fallback.
         #expect(compactHits > 40_000)
     }

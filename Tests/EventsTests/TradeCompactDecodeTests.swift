@@ -23,44 +23,13 @@ struct TradeCompactDecodeTests {
         if r.below(2) == 0 { fields.append(("buyer", account())) }
         if r.below(2) == 0 { fields.append(("seller", account())) }
         if r.below(2) == 0 { fields.append(("fee", ["null", "0.0002", QuoteCompactDecodeTests.number(&r)][r.below(3)])) }
-        if r.below(10) == 0 { fields.append(("venue", "{\"a\":[1,2]}")) }
-        if r.below(10) == 0 { fields.append(fields[r.below(fields.count)]) }
-        if r.below(10) == 0 { fields.remove(at: r.below(fields.count)) }
-        for k in fields.indices.reversed() where r.below(fields.count) == 0 { fields.swapAt(k, r.below(fields.count)) }
-        let sep = r.below(8) == 0 ? [" ", "\n", "\t "][r.below(3)] : ""
-        var text = "{" + fields.map { "\"\($0.0)\"\(sep):\(sep)\($0.1)" }.joined(separator: "," + sep) + "}"
-        if r.below(20) == 0 { text += [" ", "\n", "x", "}"][r.below(4)] }
-        var bytes = Array(text.utf8)
-        if r.below(20) == 0 { bytes.removeLast(r.below(bytes.count)) }
-        return bytes
+        return QuoteCompactDecodeTests.object(fields, &r)
     }
 
     @Test func agreesWithTheGeneralReaderOnRandomInputs() {
-        var r = Random(state: 20_251_129)
-        var compactHits = 0
-        for _ in 0..<200_000 {
-            let bytes = Self.trade(&r)
-            bytes.withUnsafeBytes { buffer in
-                let general = Result { () throws(DecodeError) -> Trade in try Trade.decodeGeneral(buffer) }
-                let decoded = Result { () throws(DecodeError) -> Trade in try Trade.decode(buffer) }
-                if let compact = Trade.decodeCompact(buffer) {
-                    compactHits += 1
-                    guard case .success(let expected) = general else {
-                        Issue.record("compact accepted what the general reader rejects: \(String(decoding: bytes, as: UTF8.self))")
-                        return
-                    }
-                    #expect(Self.same(compact, expected), "\(String(decoding: bytes, as: UTF8.self))")
-                }
-                switch (general, decoded) {
-                case (.success(let a), .success(let b)):
-                    #expect(Self.same(a, b), "\(String(decoding: bytes, as: UTF8.self))")
-                case (.failure(let a), .failure(let b)):
-                    #expect(a.reason == b.reason && a.message == b.message)
-                default:
-                    Issue.record("decode and the general reader disagree: \(String(decoding: bytes, as: UTF8.self))")
-                }
-            }
-        }
+        let compactHits = QuoteCompactDecodeTests.agreement(
+            seed: 20_251_129, count: 200_000, generate: Self.trade, decode: Trade.decode, general: Trade.decodeGeneral,
+            compact: Trade.decodeCompact, same: Self.same)
         // The generator must exercise the compact path, not only the fallback.
         #expect(compactHits > 10_000)
     }
