@@ -14,23 +14,30 @@ import Margin
 /// another — each in its merge order, so a task's records come in non-decreasing `ts`. A task `p` may apply its
 /// buffered inputs with `ts` below `min(accounts frontier of p, frontier of every source q)`:
 /// - **A source** is known by its ``SourcePoint``s: at each commit a process records, for each of its instrument
-///   tasks, the offsets up to which its marks and fills now stand in each partition and the task's event time
-///   (unbounded when the task had nothing more to do). Once task `p` has read its marks and `backstop-fills`/p up
-///   to a point's offsets, every later record of that source has `ts` ≥ the point's event time. This process's
-///   points are known at once; other processes' arrive through the compacted `<group>-instrument-progress` topic
-///   (written with the next commit, once the offsets are known). No wall clock is involved, so the order is the
-///   backtest's whatever the processes' relative speed.
+///   tasks, the offsets up to which its marks and fills now stand in each partition and the task's event time.
+///   Once task `p` has read its marks and `backstop-fills`/p up to a point's offsets, every later record of that
+///   source has `ts` ≥ the point's event time. This process's points are known at once; other processes' arrive
+///   through the compacted `<group>-instrument-progress` topic (written with the next commit, once the offsets are
+///   known). No wall clock is involved, so the order is the backtest's whatever the processes' relative speed.
+/// - **A drained source** — its point says it had nothing more to do, its inputs ending at given positions — sets
+///   no bound while that still holds, asked when it matters: a local task must still have nothing and its inputs
+///   end where they did; for another process's task the broker must have nothing beyond those positions (asked
+///   after the inputs it would release were read). A point read minutes ago cannot vouch for a source that has
+///   become busy since, whose fills are still on their way.
 /// - **`accounts`/p**: the greatest `ts` read, or unbounded when the partition is at its end and idle for `max_idle`.
 ///
 /// A record that still arrives below the frontier (an input accepted late upstream) is applied at once.
 final class AccountDriver {
     /// Where one instrument task stood at a commit: the offsets after its process's last mark in each marks
-    /// partition and last fill in each fills partition, and the task's event time (`.max` when it had drained its
-    /// input). Once the account side has read up to those offsets, every later record of that task has `ts` ≥ it.
+    /// partition and last fill in each fills partition, and the task's event time. Once the account side has read
+    /// up to those offsets, every later record of that task has `ts` ≥ it.
     struct SourcePoint: Equatable {
         var marksEnd: [Int32: Int64]
         var fillsEnd: [Int32: Int64]
         var eventTime: Int64
+        /// When the task had nothing more to do: where its inputs (`quotes`/q, `trades`/q) ended. While they still
+        /// do, the task will write nothing more and bounds no frontier.
+        var drained: [Int64]? = nil
     }
 
     private let configuration: BackstopConfiguration
@@ -302,12 +309,24 @@ final class AccountDriver {
     }
 
     /// Applies, in every task, what the frontier allows: inputs with `ts` below the accounts frontier and below
-    /// the event time of every source instrument task at its latest commit whose marks and fills this task has read.
-    func release(sourceCount: Int, canSkipAccounts: (Int32) -> Bool, emit: (OutputRecord) -> Void) {
+    /// the event time of every source instrument task at its latest commit whose marks and fills this task has
+    /// read — unless that point says the source had drained its inputs and `stillDrained(q, ends)` confirms it.
+    func release(sourceCount: Int, canSkipAccounts: (Int32) -> Bool, stillDrained: (Int32, [Int64]) -> Bool,
+                 emit: (OutputRecord) -> Void) {
         for p in tasks.keys.sorted() where tasks[p]!.buffered > 0 {
             var frontier = canSkipAccounts(p) ? Int64.max : accountsMaxTs[p] ?? .min
+            var claims: [(q: Int32, ends: [Int64], eventTime: Int64)] = []
             for q in 0..<Int32(sourceCount) where frontier > .min {
-                frontier = min(frontier, consumedPoint(of: q, by: p)?.eventTime ?? .min)
+                guard let point = consumedPoint(of: q, by: p) else { frontier = .min; break }
+                if let ends = point.drained, point.eventTime < frontier {
+                    claims.append((q, ends, point.eventTime))
+                } else {
+                    frontier = min(frontier, point.eventTime)
+                }
+            }
+            // Asked last, and only where the claim would move the frontier (another process's costs a broker call).
+            for claim in claims where claim.eventTime < frontier && !stillDrained(claim.q, claim.ends) {
+                frontier = claim.eventTime
             }
             tasks[p]!.release(before: frontier, emit: emit)
         }
@@ -347,14 +366,20 @@ final class AccountDriver {
         }
     }
 
-    /// A progress record: `{"task":q,"event_time":t|null|-1,"marks":[[p,end],…],"fills":[[p,end],…]}` (null: drained;
-    /// −1: nothing processed yet).
+    /// A progress record: `{"task":q,"event_time":t|-1,"drained":[quotes end,trades end],"marks":[[p,end],…],
+    /// "fills":[[p,end],…]}` (−1: nothing processed yet; `drained` only when the task had nothing more to do).
     static func encodeProgress(task q: Int32, _ point: SourcePoint) -> [UInt8] {
         var w = JSONWriter(capacity: 128)
         w.beginObject()
         w.key("task"); w.integer(Int64(q))
         // Event times are never negative: −1 stands for "nothing processed yet" (Int64.min).
-        w.key("event_time"); if point.eventTime == .max { w.null() } else { w.integer(max(point.eventTime, -1)) }
+        w.key("event_time"); w.integer(max(point.eventTime, -1))
+        if let ends = point.drained {
+            w.key("drained")
+            w.beginArray()
+            for end in ends { w.integer(end) }
+            w.endArray()
+        }
         for (name, ends) in [("marks", point.marksEnd), ("fills", point.fillsEnd)] {
             w.key(name)
             w.beginArray()
@@ -367,13 +392,19 @@ final class AccountDriver {
 
     static func decodeProgress(_ bytes: UnsafeRawBufferPointer) -> (Int32, SourcePoint)? {
         var r = JSONReader(bytes)
-        var task: Int32?, eventTime: Int64 = .max, marks: [Int32: Int64] = [:], fills: [Int32: Int64] = [:]
+        var task: Int32?, eventTime: Int64 = .min, drained: [Int64]?, marks: [Int32: Int64] = [:], fills: [Int32: Int64] = [:]
         do throws(DecodeError) {
             try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
                 if key == "task" { task = Int32(truncatingIfNeeded: try r.readInt64()) }
                 else if key == "event_time" {
-                    eventTime = r.readNullIfPresent() ? .max : try r.readInt64()
+                    // null: an unbounded claim of an earlier version, which cannot be checked: no bound is taken.
+                    eventTime = r.readNullIfPresent() ? .min : try r.readInt64()
                     if eventTime < 0 { eventTime = .min }
+                }
+                else if key == "drained" {
+                    var ends: [Int64] = []
+                    try r.readArray { (r: inout JSONReader) throws(DecodeError) in ends.append(try r.readInt64()) }
+                    drained = ends
                 }
                 else if key == "marks" || key == "fills" {
                     var ends: [Int32: Int64] = [:]
@@ -387,7 +418,7 @@ final class AccountDriver {
             }
         } catch { return nil }
         guard let task else { return nil }
-        return (task, SourcePoint(marksEnd: marks, fillsEnd: fills, eventTime: eventTime))
+        return (task, SourcePoint(marksEnd: marks, fillsEnd: fills, eventTime: eventTime, drained: drained))
     }
 
     /// Per task, the offsets to commit for `accounts`/p and `backstop-fills`/p.

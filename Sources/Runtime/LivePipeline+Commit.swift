@@ -23,8 +23,9 @@ struct ProgressCheckpoint {
 /// Where a local instrument task stood when a commit began or a checkpoint was taken.
 struct SourceMoment {
     var eventTime: Int64
-    /// Nothing buffered, every input at its end and idle for `max_idle`.
-    var drained: Bool
+    /// When the task had nothing left to do (nothing buffered, every input at its end and idle for `max_idle`):
+    /// where its inputs ended (``LivePipeline/drainedEnds(_:now:)``).
+    var drained: [Int64]?
     /// Inputs processed so far (see ``InstrumentStage/progress(partition:)``).
     var processed: Int64
 }
@@ -135,7 +136,7 @@ extension LivePipeline {
         var sources: [Int32: SourceMoment] = [:]
         for q in localSources {
             let progress = stage.progress(partition: q)
-            sources[q] = SourceMoment(eventTime: progress?.eventTime ?? .min, drained: sourceDrained(q, now: now),
+            sources[q] = SourceMoment(eventTime: progress?.eventTime ?? .min, drained: drainedEnds(q, now: now),
                                       processed: progress?.processed ?? 0)
         }
         return sources
@@ -191,18 +192,18 @@ extension LivePipeline {
     /// now acknowledged was taken), for the account side's frontier (see ``AccountDriver``): here at once, in other
     /// processes through the progress topic.
     ///
-    /// A task that had nothing left to do then claims no bound (`Int64.max`) only if it still has nothing and has
-    /// processed nothing since: the outputs of what it processed meanwhile are not yet delivered (held back, or
-    /// sent after the checkpoint), so it claims the event time it had.
+    /// A task that had nothing left to do then claims to have drained its inputs (no bound while they end where
+    /// they did) only if it still has nothing and has processed nothing since: the outputs of what it processed
+    /// meanwhile are not yet delivered (held back, or sent after the checkpoint), so it claims only its event time.
     private func recordProgress(_ moments: [Int32: SourceMoment], now: Int64) {
         var sources: [Int32: AccountDriver.SourcePoint] = [:]
         let marksEnd = delivered.ends[configuration.topics.marks] ?? [:]
         let fillsEnd = delivered.ends[configuration.topics.fills] ?? [:]
         for (q, moment) in moments where localSources.contains(q) {
-            let idle = moment.drained && stage.progress(partition: q)?.processed ?? 0 == moment.processed
-                && sourceDrained(q, now: now)
-            sources[q] = AccountDriver.SourcePoint(marksEnd: marksEnd, fillsEnd: fillsEnd,
-                                                   eventTime: idle ? .max : moment.eventTime)
+            let idle = moment.drained != nil && stage.progress(partition: q)?.processed ?? 0 == moment.processed
+                && drainedEnds(q, now: now) == moment.drained
+            sources[q] = AccountDriver.SourcePoint(marksEnd: marksEnd, fillsEnd: fillsEnd, eventTime: moment.eventTime,
+                                                   drained: idle ? moment.drained : nil)
         }
         accounts.committed(sources, local: localSources)
         for (q, point) in sources where publishedProgress[q] != point {

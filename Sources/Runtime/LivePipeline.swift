@@ -31,10 +31,11 @@ public final class LivePipeline {
 
     private enum Route { case instrument(InputKind), account(AccountSource) }
     private var routes: [OpaquePointer: Route?] = [:]
-    /// Per input topic, the partitions whose end librdkafka reported after their last message: everything the
-    /// broker had there has been read. (Not the cached high watermark: some brokers report the first offset of
-    /// the last batch + 1, which a consumer passes while that batch is still on its way.)
-    var atEnd: [String: Set<Int32>] = [:]
+    /// Per input topic, the partitions whose end librdkafka reported after their last message, with the position
+    /// it reported (past any transaction markers): everything the broker had there has been read. (Not the
+    /// cached high watermark alone: some brokers report the first offset of the last batch + 1, which a consumer
+    /// passes while that batch is still on its way; see ``endPosition(_:_:)``.)
+    var atEnd: [String: [Int32: Int64]] = [:]
     /// Source points recorded at the last commit and not yet written to the progress topic, and the last written.
     var unpublishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
     var publishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
@@ -44,6 +45,10 @@ public final class LivePipeline {
     /// Per partition and input, the next offset to be enqueued (last enqueued + 1).
     var nextOffset: [Int32: [Int64]] = [:]
     var lastCommitted: [TopicPartition: Int64] = [:]
+    /// Per source of another process, the last answer to "does the broker have more than its drained claim?":
+    /// nil when the broker could not be asked.
+    struct RemoteCheck { var ends: [Int64]; var at: Int64; var drained: Bool? }
+    var remoteChecks: [Int32: RemoteCheck] = [:]
     var outputsSinceCommit = 0
     /// The commit under way, if any, and the outputs held back until it finishes (see `LivePipeline+Commit`).
     var pendingCommit: PendingCommit?
@@ -173,6 +178,7 @@ public final class LivePipeline {
             try accounts.pollProgress()
             accounts.release(sourceCount: sourceCount,
                              canSkipAccounts: { self.canSkipAccounts(partition: $0, now: now, maxIdle: maxIdle) },
+                             stillDrained: { self.stillDrained($0, at: $1, now: now) },
                              emit: { outputs.append($0) })
             try send(outputs)
             outputs.removeAll(keepingCapacity: true)
@@ -225,14 +231,14 @@ public final class LivePipeline {
     private func enqueue(_ message: KafkaMessage, now: Int64, emit: (OutputRecord) -> Void) -> String? {
         if let error = message.error {
             if error.code == .partitionEOF {
-                atEnd[message.topic, default: []].insert(message.partition)
+                atEnd[message.topic, default: [:]][message.partition] = message.offset
             } else {
                 logger.warning("consumer error", metadata: ["error": "\(error)"])
             }
             return nil
         }
         guard let handle = message.topicHandle, let route = route(of: handle, message) else { return nil }
-        atEnd[message.topic]?.remove(message.partition)
+        atEnd[message.topic]?[message.partition] = nil
         let kind: InputKind
         switch route {
         case .account(let source):
@@ -298,7 +304,20 @@ public final class LivePipeline {
     /// Whether input `topic`/`partition` has been idle for `max_idle` (never, without an arrival) and is at its end.
     func isIdleAtEnd(_ topic: String, _ partition: Int32, lastArrival: Int64?, now: Int64, maxIdle: Int64) -> Bool {
         guard now - (lastArrival ?? now) >= maxIdle else { return false }
-        return atEnd[topic]?.contains(partition) ?? false
+        return endPosition(topic, partition) != nil
+    }
+
+    /// The position at which input `topic`/`partition` is at its end, or nil when it is not known to be: librdkafka
+    /// reported the end after the last message read, and the high watermark of the latest fetch response does not
+    /// lie beyond it. The second condition sees records the broker has that are not yet readable — those of a
+    /// transaction whose markers are still being written, other partitions of which may already be read — or
+    /// not yet fetched: the end reported before them is stale. (Every fetch response carries every assigned
+    /// partition's high watermark, so it is as recent as the freshest input read.) A partition read to its end is
+    /// held back only by records of a transaction still open, until it commits or aborts.
+    func endPosition(_ topic: String, _ partition: Int32) -> Int64? {
+        guard let position = atEnd[topic]?[partition] else { return nil }
+        if let high = consumer.cachedWatermarks(topic: topic, partition: partition)?.high, high > position { return nil }
+        return position
     }
 
     private func route(of handle: OpaquePointer, _ message: KafkaMessage) -> Route? {
@@ -319,21 +338,55 @@ public final class LivePipeline {
         return isIdleAtEnd(configuration.topics.accounts, partition, lastArrival: position.lastArrival, now: now, maxIdle: maxIdle)
     }
 
-    /// Whether local instrument task `q` has nothing more to process: nothing buffered, and each input caught up
-    /// and idle for `max_idle` (an input never read: its partition is empty).
-    func sourceDrained(_ q: Int32, now: Int64) -> Bool {
-        if let progress = stage.progress(partition: q), progress.buffered > 0 { return false }
+    /// Where the inputs of local instrument task `q` end (in ``InputKind`` order) when it has nothing more to
+    /// process — nothing buffered, and each input at its end (``endPosition(_:_:)``) and idle for `max_idle` (an
+    /// input never read: at its end) — else nil.
+    func drainedEnds(_ q: Int32, now: Int64) -> [Int64]? {
+        if let progress = stage.progress(partition: q), progress.buffered > 0 { return nil }
         let maxIdle = configuration.kafka.maxIdleMicros
+        var ends: [Int64] = []
         for kind in InputKind.allCases {
             let topic = configuration.topics.name(of: kind)
-            if nextOffset[q]?[kind.rawValue] ?? -1 < 0 {
-                guard atEnd[topic]?.contains(q) ?? false else { return false }
-            } else if !canSkip(partition: q, kind: kind, now: now, maxIdle: maxIdle) {
-                return false
+            if nextOffset[q]?[kind.rawValue] ?? -1 >= 0, !canSkip(partition: q, kind: kind, now: now, maxIdle: maxIdle) {
+                return nil
+            }
+            guard let end = endPosition(topic, q) else { return nil }
+            ends.append(end)
+        }
+        return ends
+    }
+
+    /// Whether source `q`'s claim to have drained its inputs at `ends` still holds (see ``AccountDriver``): for a
+    /// local task, it has nothing more to process and its inputs end where they did; for another process's, the
+    /// broker has nothing beyond `ends` in either input (asked at most every ``remoteCheckInterval``, and only
+    /// trusted in the loop that asked, after everything the account tasks hold was read).
+    func stillDrained(_ q: Int32, at ends: [Int64], now: Int64) -> Bool {
+        if localSources.contains(q) { return drainedEnds(q, now: now) == ends }
+        if let check = remoteChecks[q], check.ends == ends {
+            switch check.drained {
+            case false?: return false  // the broker had more: it never has less again
+            case true? where check.at == now: return true
+            default: if now - check.at < remoteCheckInterval { return false }
             }
         }
-        return true
+        var drained: Bool? = true
+        for (kind, end) in zip(InputKind.allCases, ends) {
+            do {
+                let high = try consumer.watermarks(topic: configuration.topics.name(of: kind), partition: q,
+                                                   timeout: .seconds(5)).high
+                if high > end { drained = false; break }
+            } catch {
+                logger.warning("cannot ask for a source's end", metadata: ["source": "\(q)", "error": "\(error)"])
+                drained = nil
+                break
+            }
+        }
+        remoteChecks[q] = RemoteCheck(ends: ends, at: now, drained: drained)
+        return drained ?? false
     }
+
+    /// How often another process's drained source is asked after (a fifth of `max_idle`, at least 1 ms).
+    var remoteCheckInterval: Int64 { max(1_000, configuration.kafka.maxIdleMicros / 5) }
 
     func handleRebalance(_ event: RebalanceEvent) {
         let names = configuration.topics
@@ -375,7 +428,7 @@ public final class LivePipeline {
         }
         for tp in event.partitions {
             lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = nil
-            atEnd[tp.topic]?.remove(tp.partition)
+            atEnd[tp.topic]?[tp.partition] = nil
         }
     }
 
