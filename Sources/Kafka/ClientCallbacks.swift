@@ -34,6 +34,9 @@ public struct KafkaLogRecord: Sendable {
 /// Set before the handle is created and never changed after, so reading them needs no lock.
 final class ClientCallbacks: @unchecked Sendable {
     var onRebalance: ((RebalanceEvent) -> Void)?
+    /// Called after `onRebalance` for an assignment: where to start reading some of the assigned partitions
+    /// (the others start from their committed offsets).
+    var startOffsets: (([TopicPartition]) -> [TopicPartition])?
     var onDelivery: ((DeliveryReport) -> Void)?
     var onError: (@Sendable (KafkaError) -> Void)?
     var onLog: (@Sendable (KafkaLogRecord) -> Void)?
@@ -64,6 +67,11 @@ private func rebalanceTrampoline(
     switch err {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
         callbacks?.onRebalance?(RebalanceEvent(kind: .assigned, partitions: list, isCooperative: isCooperative))
+        if let partitions, let starts = callbacks?.startOffsets?(list) {
+            for start in starts {
+                rd_kafka_topic_partition_list_find(partitions, start.topic, start.partition)?.pointee.offset = start.offset
+            }
+        }
         if isCooperative {
             if let error = rd_kafka_incremental_assign(rk, partitions) {
                 callbacks?.onError?(KafkaError(consuming: error, context: "incremental assign"))

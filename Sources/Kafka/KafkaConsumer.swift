@@ -16,17 +16,21 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// - Parameters:
     ///   - configuration: consumer settings; `groupID` nil for manual assignment only.
     ///   - onRebalance: called on the polling thread before an assignment change is applied.
+    ///   - startOffsets: called after `onRebalance` for an assignment, with the partitions assigned: where to
+    ///     start reading those it returns (the others start from their committed offsets).
     ///   - onError: called for client-level errors (for example all brokers down); may be any thread.
     ///   - onLog: librdkafka's log lines; any thread. When nil, librdkafka logs to standard error.
     public init(
         configuration: KafkaConsumerConfiguration,
         onRebalance: ((RebalanceEvent) -> Void)? = nil,
+        startOffsets: (([TopicPartition]) -> [TopicPartition])? = nil,
         onError: (@Sendable (KafkaError) -> Void)? = nil,
         onLog: (@Sendable (KafkaLogRecord) -> Void)? = nil
     ) throws(KafkaError) {
         let callbacks = ClientCallbacks()
         callbacks.isConsumer = true
         callbacks.onRebalance = onRebalance
+        callbacks.startOffsets = startOffsets
         callbacks.onError = onError
         callbacks.onLog = onLog
         let conf = try makeConf(configuration.entries())

@@ -10,6 +10,16 @@ public enum Guarantee: String, Sendable {
     case atLeastOnce = "at-least-once"
 }
 
+/// How an instrument task gets its state when it takes over inputs already partly processed (`kafka.instrument_restore`).
+public enum InstrumentRestore: String, Sendable {
+    /// Re-reads its inputs from the start of the partitions, without writing anything, up to the committed offsets,
+    /// then goes on: its state is the one an uninterrupted run has (the engine is deterministic). The time this
+    /// takes grows with the inputs the topics retain.
+    case replay
+    /// Starts from empty state at the committed offsets: windows, EWMAs, VPIN buckets and triggers begin again.
+    case empty
+}
+
 /// Kafka settings (`kafka:`). Keys other than backstop's own pass through to librdkafka.
 public struct KafkaSettings: Sendable, Equatable {
     /// `kafka.brokers`. Default: `127.0.0.1:9092`.
@@ -22,6 +32,9 @@ public struct KafkaSettings: Sendable, Equatable {
     public var commitIntervalMicros: Int64 = 100_000
     /// `kafka.max_idle`: how long a task waits for an empty input before merging past it. Default: 50 ms.
     public var maxIdleMicros: Int64 = 50_000
+    /// `kafka.instrument_restore`: how an instrument task gets its state when it is assigned inputs that have
+    /// committed offsets (after a restart, a rebalance or an aborted transaction). Default: replay.
+    public var instrumentRestore = InstrumentRestore.replay
     /// `kafka.transactional_id`. Default: `<group>-<host>-<pid>`.
     public var transactionalID: String?
     /// Every other `kafka.*` key, flattened with dots (`kafka: {sasl: {password: x}}` is `sasl.password`), for
@@ -154,6 +167,12 @@ public struct BackstopConfiguration: Sendable, Equatable {
             c.kafka.commitIntervalMicros = v
         }
         if let v = try kafka.durationMicros("max_idle") { c.kafka.maxIdleMicros = v }
+        if let v = try kafka.string("instrument_restore") {
+            guard let restore = InstrumentRestore(rawValue: v) else {
+                throw ConfigError("kafka.instrument_restore", "must be replay or empty, got '\(v)'")
+            }
+            c.kafka.instrumentRestore = restore
+        }
         c.kafka.transactionalID = try kafka.string("transactional_id")
         var consumer = try kafka.section("consumer")
         for key in consumer.map.keys.sorted() {

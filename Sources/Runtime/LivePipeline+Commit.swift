@@ -86,7 +86,7 @@ extension LivePipeline {
         let now = monotonicMicros()
         commitBegan = now
         let names = configuration.topics
-        let offsets = (stage.processedOffsets()
+        let offsets = withoutReplayed(stage.processedOffsets()
             .map { TopicPartition(topic: names.name(of: $0.kind), partition: $0.partition, offset: $0.nextOffset) }
             + accounts.committableOffsets())
             .filter { lastCommitted[TopicPartition(topic: $0.topic, partition: $0.partition)] != $0.offset }
@@ -243,8 +243,12 @@ extension LivePipeline {
     private func rewind() throws {
         let assignment = try consumer.assignment()
         let committed = try consumer.committed(assignment, timeout: timeout)
-        try consumer.seek(committed.map {
-            var tp = $0
+        replayEnds.removeAll()
+        let names = configuration.topics
+        let replays = replayStarts(committed.filter { $0.topic == names.quotes || $0.topic == names.trades })
+        try consumer.seek(committed.map { tp in
+            if let start = replays.first(where: { $0.topic == tp.topic && $0.partition == tp.partition }) { return start }
+            var tp = tp
             if tp.offset < 0 { tp.offset = KafkaOffset.beginning }
             return tp
         }, timeout: timeout)

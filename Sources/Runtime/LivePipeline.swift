@@ -45,6 +45,11 @@ public final class LivePipeline {
     /// Per partition and input, the next offset to be enqueued (last enqueued + 1).
     var nextOffset: [Int32: [Int64]] = [:]
     var lastCommitted: [TopicPartition: Int64] = [:]
+    /// Per instrument input topic and partition being replayed to rebuild its task's state
+    /// (`kafka.instrument_restore: replay`): the committed offset, below which outputs were written already.
+    var replayEnds: [String: [Int32: Int64]] = [:]
+    /// Where the partitions being assigned start (set by the rebalance handler, taken right after it).
+    private var assignmentStarts: [TopicPartition] = []
     /// Per source of another process, the last answer to "does the broker have more than its drained claim?":
     /// nil when the broker could not be asked.
     struct RemoteCheck { var ends: [Int64]; var at: Int64; var drained: Bool? }
@@ -112,6 +117,7 @@ public final class LivePipeline {
         self.router = router
         consumer = try KafkaConsumer(configuration: consumerConfiguration,
                                      onRebalance: { router.target?.handleRebalance($0) },
+                                     startOffsets: { _ in router.target?.takeAssignmentStarts() ?? [] },
                                      onError: log.error, onLog: log.log)
         instruments = try GlobalTable(topic: configuration.topics.instruments, common: consumerCommon, logger: logger)
         accounts = try AccountDriver(configuration: configuration, common: consumerCommon, logger: logger)
@@ -173,7 +179,7 @@ public final class LivePipeline {
             for (topic, count) in counts { metrics.add("backstop_events_in_total", ["topic", topic], Double(count)) }
             try instruments.poll(applyInstrument)
             stage.drain(canSkip: { p, kind in self.canSkip(partition: p, kind: kind, now: now, maxIdle: maxIdle) },
-                        emit: { outputs.append($0) })
+                        emit: { if self.replayEnds.isEmpty || !self.isReplayed($0.origin) { outputs.append($0) } })
             try accounts.pollMarks(now: now, emit: { outputs.append($0) })
             try accounts.pollProgress()
             accounts.release(sourceCount: sourceCount,
@@ -397,6 +403,15 @@ public final class LivePipeline {
             logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", true)
             localSources.formUnion(event.partitions.filter { $0.topic == names.quotes }.map(\.partition))
+            if configuration.kafka.instrumentRestore == .replay {
+                let inputs = event.partitions.filter { $0.topic == names.quotes || $0.topic == names.trades }
+                do {
+                    assignmentStarts = replayStarts(try consumer.committed(inputs, timeout: timeout))
+                } catch {
+                    logger.error("cannot read the committed offsets of the instrument inputs", metadata: ["error": "\(error)"])
+                    rebalanceError = error
+                }
+            }
             do {
                 for p in accountPartitions.sorted() { try accounts.assign(p) }
             } catch {
@@ -432,8 +447,59 @@ public final class LivePipeline {
         }
     }
 
+    /// `kafka.instrument_restore: replay`: for the instrument inputs with a committed offset, records it as the
+    /// end of their replay and returns them starting from the beginning of their partitions. Their task rebuilds
+    /// its state from every input retained, writing nothing for inputs below the committed offsets (their outputs
+    /// are committed already) and committing no offset below them.
+    func replayStarts(_ committed: [TopicPartition]) -> [TopicPartition] {
+        guard configuration.kafka.instrumentRestore == .replay else { return [] }
+        var starts: [TopicPartition] = []
+        for tp in committed where tp.offset > 0 {
+            replayEnds[tp.topic, default: [:]][tp.partition] = tp.offset
+            starts.append(TopicPartition(topic: tp.topic, partition: tp.partition, offset: KafkaOffset.beginning))
+        }
+        if !starts.isEmpty {
+            logger.info("instrument tasks replay their inputs to rebuild their state", metadata: [
+                "until": "\(starts.map { "\($0.topic)/\($0.partition)@\(replayEnds[$0.topic]![$0.partition]!)" })",
+            ])
+        }
+        return starts
+    }
+
+    func takeAssignmentStarts() -> [TopicPartition] {
+        defer { assignmentStarts = [] }
+        return assignmentStarts
+    }
+
+    /// Whether an output derives from an input being replayed below its committed offset.
+    func isReplayed(_ origin: Origin) -> Bool {
+        guard let end = replayEnds[origin.topic]?[origin.partition] else { return false }
+        return origin.offset < end
+    }
+
+    /// The offsets to commit, without those of inputs still being replayed (their committed offsets stand); a
+    /// replay that reached its end is over.
+    func withoutReplayed(_ offsets: [TopicPartition]) -> [TopicPartition] {
+        guard !replayEnds.isEmpty else { return offsets }
+        return offsets.filter { tp in
+            guard let end = replayEnds[tp.topic]?[tp.partition] else { return true }
+            guard tp.offset >= end else { return false }
+            replayEnds[tp.topic]![tp.partition] = nil
+            if replayEnds[tp.topic]!.isEmpty { replayEnds[tp.topic] = nil }
+            logger.info("instrument input replayed; its task's state is rebuilt", metadata: [
+                "input": "\(tp.topic)/\(tp.partition)", "offset": "\(end)",
+            ])
+            return true
+        }
+    }
+
     /// Drops the tasks (and state) of partitions this member no longer owns.
     private func dropTasks(instrument partitions: Set<Int32>, account accountPartitions: Set<Int32>) {
+        for p in partitions {
+            replayEnds[configuration.topics.quotes]?[p] = nil
+            replayEnds[configuration.topics.trades]?[p] = nil
+        }
+        replayEnds = replayEnds.filter { !$0.value.isEmpty }
         stage.remove(partitions: Array(partitions))
         for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
         localSources.subtract(partitions)

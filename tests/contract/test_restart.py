@@ -1,10 +1,11 @@
-"""Restart test: the account stage keeps its state across a kill -9, through its changelog (SPEC §7).
+"""Restart tests (SPEC §7): across a kill -9 the account stage keeps its state through its changelog, and the
+instrument stage rebuilds its own by replaying its inputs (second test).
 
-Flow: a flash-crash feed with leveraged accounts is split at the middle of its event time. Phase 1 produces every
-input before the split; `backstop run` processes it until every margin call and snapshot the backtest has before the
-split is on its topic, and is then killed with SIGKILL. Phase 2 produces the rest and starts `backstop run` again in
-the same group: its account tasks must restore balances, positions, levels and progress from
-`<group>-account-changelog` and go on as if nothing had happened.
+Account test flow: a flash-crash feed with leveraged accounts is split at the middle of its event time. Phase 1
+produces every input before the split; `backstop run` processes it until every margin call and snapshot the
+backtest has before the split is on its topic, and is then killed with SIGKILL. Phase 2 produces the rest and
+starts `backstop run` again in the same group: its account tasks must restore balances, positions, levels and
+progress from `<group>-account-changelog` and go on as if nothing had happened.
 
 What must hold: the margin calls of both runs together equal the backtest's over the whole feed, record for record
 and value for value, with none twice; so do the snapshots before the split; each account ends with the backtest's
@@ -13,10 +14,9 @@ snapshot interval earlier.)
 A restarted account task that had lost its state (balances gone, positions gone) would call margin on healthy
 accounts or miss calls.
 
-The instrument stage restarts without state (it has no changelog yet), so this test isolates the account stage:
-its configuration has no trigger rules (stress never reaches the margin multipliers) and marks on every change
-(`marks.interval: 0s`), so the marks after the restart are the backtest's — a first mark per instrument after the
-restart may repeat an unchanged one, which changes no margin.
+This test isolates the account stage: its configuration has no trigger rules (stress never reaches the margin
+multipliers) and marks on every change (`marks.interval: 0s`). The instrument stage's own restart (it rebuilds its
+state by replaying its inputs) is the second test.
 """
 
 from __future__ import annotations
@@ -141,3 +141,117 @@ def test_account_state_survives_kill_9(broker, tmp_path):
             problems.append(f"{account}: last snapshot differs from the backtest's:\n"
                             f"{dict_diff(mine or {}, r)}")
     assert not problems, "after kill -9 and restart:\n" + "\n".join(problems[:20]) + f"\n\nrun log:\n{tail(run_log)}"
+
+
+INSTRUMENT_TOPICS = ["liquidity-metrics", "backstop-triggers", "backstop-marks", "backstop-fills"]
+
+
+def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
+    """The instrument stage keeps its state across a kill -9 by replaying its inputs (`kafka.instrument_restore:
+    replay`, the default): with the example configuration (trigger rules, throttled marks), the first run processes
+    the feed before the middle of its event time and is killed; the restarted run must write every later metrics
+    record, trigger event, mark and fill exactly as the backtest over the whole feed does — lookback windows,
+    EWMAs, VPIN buckets, trigger levels and the mark throttle carried across — and nothing twice. A task restarted
+    with empty state writes other volatilities, VaR and spreads after the restart, and misses or adds triggers."""
+    exe = str(BACKSTOP.resolve())
+    log, run_log = tmp_path / "cli.log", tmp_path / "run.log"
+    config = tmp_path / "instrument-restart.yaml"
+    text = (REPO / "config" / "backstop.yaml").read_text()
+    config.write_text(re.sub(r"(?m)^http:.*$", f"http: {{host: 127.0.0.1, port: {free_port()}}}", text))
+    files, backtest = feed_and_backtest(exe, broker, ["--config", str(config)], tmp_path, log, [
+        "--scenario", "flash-crash", "--seed", "11", "--duration", "4m", "--accounts", "5"])
+    expected = {t: {r["id"]: r for r in read_ndjson(backtest / f"{t}.ndjson")} for t in INSTRUMENT_TOPICS}
+    metrics, triggers = "liquidity-metrics", "backstop-triggers"
+    # The live run never closes each instrument's last interval: neither that record nor the rule events it causes.
+    last_close: dict[str, int] = {}
+    for r in expected[metrics].values():
+        last_close[r["instrument"]] = max(last_close.get(r["instrument"], 0), r["ts"])
+    expected[metrics] = {i: r for i, r in expected[metrics].items() if r["ts"] != last_close[r["instrument"]]}
+    expected[triggers] = {i: r for i, r in expected[triggers].items()
+                          if r.get("rule") == "stale-market" or r["ts"] != last_close.get(r["instrument"])}
+
+    stamps = [r["ts"] for _, r in files["quotes"]]
+    split = (min(stamps) + max(stamps)) // 2
+    # Written by the first run for certain: intervals closed well before the split.
+    settled = {i for i, r in expected[metrics].items() if r["ts"] < split - 2_000_000}
+    after = {t: {i for i, r in expected[t].items() if r["ts"] >= split} for t in INSTRUMENT_TOPICS}
+    assert settled and after[metrics] and after[triggers], \
+        "the feed must have metrics on both sides of the split and triggers after it, or the test proves nothing"
+
+    def phase(keep) -> list[Produced]:
+        out = []
+        for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
+                           ("trades", "instrument")]:
+            out += [Produced(topic, r[key].encode(), line, r) for line, r in files[topic] if keep(topic, r)]
+        return out
+
+    group = f"irestart-{uuid.uuid4().hex[:10]}"
+    command = [exe, "run", "--brokers", broker, "--config", str(config), "--group", group]
+    reader = OutputReader(broker, INSTRUMENT_TOPICS, group=f"irestart-reader-{uuid.uuid4().hex[:10]}")
+    first = second = None
+
+    def ids(topic: str) -> set:
+        return {parse_line(m.value).get("id") for m in reader.of(topic) if m.value}
+    try:
+        produce_all(broker, phase(lambda topic, r: topic == "instruments" or r["ts"] < split))
+        with open(run_log, "ab") as out:
+            first = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        done = reader.poll_until(lambda: first.poll() is not None or settled <= ids(metrics), TIMEOUT)
+        assert first.poll() is None, f"the first run exited early ({first.returncode}):\n{tail(run_log)}"
+        assert done, f"the first run did not write the backtest's early metrics within {TIMEOUT}s"
+        reader.drain(quiet=2.0, timeout=10.0)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+        produce_all(broker, phase(lambda topic, r: topic != "instruments" and r["ts"] >= split))
+        with open(run_log, "ab") as out:
+            out.write(b"\n----- restart after kill -9 -----\n")
+            second = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        done = reader.poll_until(lambda: second.poll() is not None
+                                 or all(set(expected[t]) <= ids(t) for t in INSTRUMENT_TOPICS), TIMEOUT)
+        reader.drain(quiet=3.0, timeout=20.0)
+        assert second.poll() is None, f"the restarted run exited ({second.returncode}):\n{tail(run_log)}"
+    finally:
+        for proc in (first, second):
+            if proc is not None:
+                stop_process(proc, term_timeout=10)
+        reader.close()
+
+    problems = [] if done else [f"not every expected record arrived within {TIMEOUT}s"]
+    for topic in INSTRUMENT_TOPICS:
+        live = [parse_line(m.value) for m in reader.of(topic)]
+        counts = collections.Counter(r.get("id") for r in live)
+        problems += [f"{topic}: {i} written {n} times" for i, n in counts.items() if n > 1][:5]
+        got = {r.get("id"): r for r in live}
+        missing = [i for i in expected[topic] if i not in got]
+        extra = [i for i in got if i not in expected[topic]]
+        if missing:
+            problems.append(f"{topic}: {len(missing)} backtest records missing, e.g. {missing[:5]}")
+        if extra:
+            problems.append(f"{topic}: {len(extra)} records the backtest does not have, e.g. {extra[:5]}")
+        problems += [f"{topic}: {i} differs:\n{dict_diff(got[i], expected[topic][i])}"
+                     for i in expected[topic] if i in got and not json_equal(got[i], expected[topic][i])][:3]
+    if problems:
+        problems.append("read (committed) / high watermark per partition: " + watermarks(broker, reader))
+    assert "replay their inputs to rebuild" in run_log.read_text(errors="replace"), \
+        "the restarted run did not replay its instrument inputs:\n" + tail(run_log)
+    assert not problems, "after kill -9 and restart:\n" + "\n".join(problems[:20]) + f"\n\nrun log:\n{tail(run_log)}"
+
+
+def watermarks(broker: str, reader: OutputReader) -> str:
+    """Per output partition, the last offset the reader got + 1 against the broker's high watermark: a gap with
+    nothing missing upstream means records the broker holds that read_committed does not show yet."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    got: dict[tuple[str, int], int] = {}
+    for m in reader.messages:
+        got[(m.topic, m.partition)] = max(got.get((m.topic, m.partition), 0), m.offset + 1)
+    probe = Consumer({"bootstrap.servers": broker, "group.id": f"probe-{uuid.uuid4().hex[:8]}"})
+    try:
+        out = []
+        for (topic, partition) in sorted({(m.topic, m.partition) for m in reader.messages} | set(got)):
+            _, high = probe.get_watermark_offsets(TopicPartition(topic, partition), timeout=10)
+            out.append(f"{topic}/{partition}: {got.get((topic, partition), 0)}/{high}")
+        return ", ".join(out)
+    finally:
+        probe.close()
