@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import running_broker
 from helpers import (REPO, OutputReader, Produced, dict_diff, env_path, feed_and_backtest, free_port, json_equal,
                      parse_line, produce_all, read_ndjson, stop_process, tail)
 
@@ -39,6 +40,12 @@ CALLS, SNAPSHOTS = "margin-calls", "account-margin"
 TIMEOUT = float(os.environ.get("BACKSTOP_CONTRACT_TIMEOUT", "90"))
 
 pytestmark = pytest.mark.skipif(BACKSTOP is None, reason="BACKSTOP is not set (the Makefile points it at the binary)")
+
+
+@pytest.fixture
+def broker(tmp_path_factory):
+    """A fresh broker per test: each produces its own feed into the input topics."""
+    yield from running_broker(tmp_path_factory)
 
 
 def restart_config(tmp: Path) -> Path:
