@@ -87,6 +87,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         let list = PartitionList.make(partitions)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         try check(rd_kafka_committed(handle.raw, list, Int32(timeout.milliseconds)), "committed")
+        // A partition whose committed offset could not be read (for example one still being committed in a
+        // transaction) would otherwise look as if it had none.
+        if let error = PartitionList.firstError(list) { throw error }
         return PartitionList.read(list)
     }
 

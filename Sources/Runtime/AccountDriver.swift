@@ -397,14 +397,15 @@ final class AccountDriver {
             try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
                 if key == "task" { task = Int32(truncatingIfNeeded: try r.readInt64()) }
                 else if key == "event_time" {
-                    // null: an unbounded claim of an earlier version, which cannot be checked: no bound is taken.
+                    // null: an unbounded claim of an earlier version, which cannot be checked: it bounds the
+                    // frontier at the lowest time until the task's next record (processes upgrade together).
                     eventTime = r.readNullIfPresent() ? .min : try r.readInt64()
                     if eventTime < 0 { eventTime = .min }
                 }
                 else if key == "drained" {
                     var ends: [Int64] = []
                     try r.readArray { (r: inout JSONReader) throws(DecodeError) in ends.append(try r.readInt64()) }
-                    drained = ends
+                    drained = ends.count == InputKind.allCases.count ? ends : nil  // one end per input, or no claim
                 }
                 else if key == "marks" || key == "fills" {
                     var ends: [Int32: Int64] = [:]

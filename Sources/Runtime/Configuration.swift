@@ -13,8 +13,9 @@ public enum Guarantee: String, Sendable {
 /// How an instrument task gets its state when it takes over inputs already partly processed (`kafka.instrument_restore`).
 public enum InstrumentRestore: String, Sendable {
     /// Re-reads its inputs from the start of the partitions, without writing anything, up to the committed offsets,
-    /// then goes on: its state is the one an uninterrupted run has (the engine is deterministic). The time this
-    /// takes grows with the inputs the topics retain.
+    /// then goes on: its state is the one an uninterrupted run has (the engine is deterministic), unless that run
+    /// went past an idle input whose records came late, or retention removed inputs since. The time this takes
+    /// grows with the inputs the topics retain.
     case replay
     /// Starts from empty state at the committed offsets: windows, EWMAs, VPIN buckets and triggers begin again.
     case empty

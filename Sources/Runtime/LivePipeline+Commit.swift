@@ -199,7 +199,9 @@ extension LivePipeline {
         var sources: [Int32: AccountDriver.SourcePoint] = [:]
         let marksEnd = delivered.ends[configuration.topics.marks] ?? [:]
         let fillsEnd = delivered.ends[configuration.topics.fills] ?? [:]
-        for (q, moment) in moments where localSources.contains(q) {
+        // A task replaying its inputs claims nothing until it is done: its event time is behind what the points
+        // before the replay (this process's before a restart, or the previous owner's) already vouch for.
+        for (q, moment) in moments where localSources.contains(q) && !isReplaying(q) {
             let idle = moment.drained != nil && stage.progress(partition: q)?.processed ?? 0 == moment.processed
                 && drainedEnds(q, now: now) == moment.drained
             sources[q] = AccountDriver.SourcePoint(marksEnd: marksEnd, fillsEnd: fillsEnd, eventTime: moment.eventTime,

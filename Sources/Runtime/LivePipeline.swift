@@ -1,5 +1,6 @@
 import Engine
 import Events
+import Foundation
 import Kafka
 import Margin
 public import Logging
@@ -16,6 +17,9 @@ public final class LivePipeline {
     let logger: Logger
     var stage: InstrumentStage
     let consumer: KafkaConsumer
+    /// Asks the broker for other processes' sources' high watermarks, records of open transactions included
+    /// (read_uncommitted: the group consumer's read_committed query would answer the last stable offset).
+    let watermarkProbe: KafkaConsumer
     let instruments: GlobalTable
     var output: OutputProducer
     let producer: KafkaProducer
@@ -34,8 +38,14 @@ public final class LivePipeline {
     /// Per input topic, the partitions whose end librdkafka reported after their last message, with the position
     /// it reported (past any transaction markers): everything the broker had there has been read. (Not the
     /// cached high watermark alone: some brokers report the first offset of the last batch + 1, which a consumer
-    /// passes while that batch is still on its way; see ``endPosition(_:_:)``.)
-    var atEnd: [String: [Int32: Int64]] = [:]
+    /// passes while that batch is still on its way; see ``endPosition(_:_:now:)``.)
+    var atEnd: [String: [Int32: (position: Int64, since: Int64)]] = [:]
+    /// Per instrument task and input (2 × partition + kind), the last answer of
+    /// ``canSkip(partition:kind:now:maxIdle:)`` and the loop (its `now`) it holds for.
+    private struct SkipMemo { var now: Int64 = .min; var skip = false }
+    private var skipMemo: [SkipMemo] = []
+    /// Inputs already reported as going on past records the broker held but could not yet serve.
+    private var reportedPending: Set<String> = []
     /// Source points recorded at the last commit and not yet written to the progress topic, and the last written.
     var unpublishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
     var publishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
@@ -119,6 +129,9 @@ public final class LivePipeline {
                                      onRebalance: { router.target?.handleRebalance($0) },
                                      startOffsets: { _ in router.target?.takeAssignmentStarts() ?? [] },
                                      onError: log.error, onLog: log.log)
+        var probeConfiguration = KafkaConsumerConfiguration(common: consumerCommon, groupID: nil)
+        probeConfiguration.isolationLevel = .readUncommitted
+        watermarkProbe = try KafkaConsumer(configuration: probeConfiguration, onLog: log.log)
         instruments = try GlobalTable(topic: configuration.topics.instruments, common: consumerCommon, logger: logger)
         accounts = try AccountDriver(configuration: configuration, common: consumerCommon, logger: logger)
         if configuration.kafka.guarantee == .exactlyOnce {
@@ -237,7 +250,7 @@ public final class LivePipeline {
     private func enqueue(_ message: KafkaMessage, now: Int64, emit: (OutputRecord) -> Void) -> String? {
         if let error = message.error {
             if error.code == .partitionEOF {
-                atEnd[message.topic, default: [:]][message.partition] = message.offset
+                atEnd[message.topic, default: [:]][message.partition] = (message.offset, now)
             } else {
                 logger.warning("consumer error", metadata: ["error": "\(error)"])
             }
@@ -303,27 +316,45 @@ public final class LivePipeline {
     /// message). A partition that still has data on the broker is waited for, so a fast input never runs ahead of
     /// a slow one and makes its events late.
     func canSkip(partition: Int32, kind: InputKind, now: Int64, maxIdle: Int64) -> Bool {
-        isIdleAtEnd(configuration.topics.name(of: kind), partition, lastArrival: lastArrival[partition]?[kind.rawValue],
-                    now: now, maxIdle: maxIdle)
+        let slot = Int(partition) * 2 + kind.rawValue
+        if slot < skipMemo.count, skipMemo[slot].now == now { return skipMemo[slot].skip }
+        let skip = isIdleAtEnd(configuration.topics.name(of: kind), partition,
+                               lastArrival: lastArrival[partition]?[kind.rawValue], now: now, maxIdle: maxIdle)
+        if slot >= skipMemo.count { skipMemo.append(contentsOf: repeatElement(SkipMemo(), count: slot + 1 - skipMemo.count)) }
+        skipMemo[slot] = SkipMemo(now: now, skip: skip)
+        return skip
     }
 
     /// Whether input `topic`/`partition` has been idle for `max_idle` (never, without an arrival) and is at its end.
     func isIdleAtEnd(_ topic: String, _ partition: Int32, lastArrival: Int64?, now: Int64, maxIdle: Int64) -> Bool {
         guard now - (lastArrival ?? now) >= maxIdle else { return false }
-        return endPosition(topic, partition) != nil
+        return endPosition(topic, partition, now: now) != nil
     }
 
+    /// How long an input at its end waits for records the broker holds but cannot serve yet (a transaction not
+    /// yet committed): 20 × `max_idle`, at least 1 s. A transaction left open longer (a producer that hangs) no
+    /// longer holds the task back.
+    var pendingWaitMicros: Int64 { max(1_000_000, 20 * configuration.kafka.maxIdleMicros) }
+
     /// The position at which input `topic`/`partition` is at its end, or nil when it is not known to be: librdkafka
-    /// reported the end after the last message read, and the high watermark of the latest fetch response does not
-    /// lie beyond it. The second condition sees records the broker has that are not yet readable — those of a
-    /// transaction whose markers are still being written, other partitions of which may already be read — or
-    /// not yet fetched: the end reported before them is stale. (Every fetch response carries every assigned
-    /// partition's high watermark, so it is as recent as the freshest input read.) A partition read to its end is
-    /// held back only by records of a transaction still open, until it commits or aborts.
-    func endPosition(_ topic: String, _ partition: Int32) -> Int64? {
-        guard let position = atEnd[topic]?[partition] else { return nil }
-        if let high = consumer.cachedWatermarks(topic: topic, partition: partition)?.high, high > position { return nil }
-        return position
+    /// reported the end after the last message read, and the high watermark of the latest fetch response for that
+    /// partition does not lie beyond it. The second condition sees records the broker holds but does not serve
+    /// yet — those of a transaction whose markers are still being written, other partitions of which may already
+    /// have been read — so the end reported before them is not taken for the end. (A fetch from the partition's
+    /// broker carries the high watermark of every partition it leads that is being fetched; one led by another
+    /// broker, or not fetched meanwhile, may show an older one.) Records held for longer than
+    /// ``pendingWaitMicros`` since the end was reported no longer count: that transaction is left open.
+    func endPosition(_ topic: String, _ partition: Int32, now: Int64) -> Int64? {
+        guard let end = atEnd[topic]?[partition] else { return nil }
+        if let high = consumer.cachedWatermarks(topic: topic, partition: partition)?.high, high > end.position {
+            guard now - end.since >= pendingWaitMicros else { return nil }
+            if reportedPending.insert("\(topic)/\(partition)@\(end.position)").inserted {
+                logger.warning("input at its end while the broker holds records it does not serve yet: going on", metadata: [
+                    "input": "\(topic)/\(partition)", "position": "\(end.position)", "high_watermark": "\(high)",
+                ])
+            }
+        }
+        return end.position
     }
 
     private func route(of handle: OpaquePointer, _ message: KafkaMessage) -> Route? {
@@ -345,7 +376,7 @@ public final class LivePipeline {
     }
 
     /// Where the inputs of local instrument task `q` end (in ``InputKind`` order) when it has nothing more to
-    /// process — nothing buffered, and each input at its end (``endPosition(_:_:)``) and idle for `max_idle` (an
+    /// process — nothing buffered, and each input at its end (``endPosition(_:_:now:)``) and idle for `max_idle` (an
     /// input never read: at its end) — else nil.
     func drainedEnds(_ q: Int32, now: Int64) -> [Int64]? {
         if let progress = stage.progress(partition: q), progress.buffered > 0 { return nil }
@@ -356,7 +387,7 @@ public final class LivePipeline {
             if nextOffset[q]?[kind.rawValue] ?? -1 >= 0, !canSkip(partition: q, kind: kind, now: now, maxIdle: maxIdle) {
                 return nil
             }
-            guard let end = endPosition(topic, q) else { return nil }
+            guard let end = endPosition(topic, q, now: now) else { return nil }
             ends.append(end)
         }
         return ends
@@ -364,22 +395,24 @@ public final class LivePipeline {
 
     /// Whether source `q`'s claim to have drained its inputs at `ends` still holds (see ``AccountDriver``): for a
     /// local task, it has nothing more to process and its inputs end where they did; for another process's, the
-    /// broker has nothing beyond `ends` in either input (asked at most every ``remoteCheckInterval``, and only
-    /// trusted in the loop that asked, after everything the account tasks hold was read).
+    /// broker's high watermarks of both inputs (records of open transactions included) lie no further than `ends`.
+    /// The broker is asked at most every ``remoteCheckInterval`` per source (a synchronous call on this thread),
+    /// and a yes is trusted for that long; after a failed call the claim counts as broken for a second.
     func stillDrained(_ q: Int32, at ends: [Int64], now: Int64) -> Bool {
         if localSources.contains(q) { return drainedEnds(q, now: now) == ends }
+        guard ends.count == InputKind.allCases.count else { return false }
         if let check = remoteChecks[q], check.ends == ends {
             switch check.drained {
             case false?: return false  // the broker had more: it never has less again
-            case true? where check.at == now: return true
-            default: if now - check.at < remoteCheckInterval { return false }
+            case true?: if now - check.at < remoteCheckInterval { return true }
+            case nil: if now - check.at < 1_000_000 { return false }
             }
         }
         var drained: Bool? = true
         for (kind, end) in zip(InputKind.allCases, ends) {
             do {
-                let high = try consumer.watermarks(topic: configuration.topics.name(of: kind), partition: q,
-                                                   timeout: .seconds(5)).high
+                let high = try watermarkProbe.watermarks(topic: configuration.topics.name(of: kind), partition: q,
+                                                         timeout: .seconds(1)).high
                 if high > end { drained = false; break }
             } catch {
                 logger.warning("cannot ask for a source's end", metadata: ["source": "\(q)", "error": "\(error)"])
@@ -391,8 +424,8 @@ public final class LivePipeline {
         return drained ?? false
     }
 
-    /// How often another process's drained source is asked after (a fifth of `max_idle`, at least 1 ms).
-    var remoteCheckInterval: Int64 { max(1_000, configuration.kafka.maxIdleMicros / 5) }
+    /// How long an answer about another process's drained source stands: `max_idle` (at least 1 ms).
+    var remoteCheckInterval: Int64 { max(1_000, configuration.kafka.maxIdleMicros) }
 
     func handleRebalance(_ event: RebalanceEvent) {
         let names = configuration.topics
@@ -406,7 +439,7 @@ public final class LivePipeline {
             if configuration.kafka.instrumentRestore == .replay {
                 let inputs = event.partitions.filter { $0.topic == names.quotes || $0.topic == names.trades }
                 do {
-                    assignmentStarts = replayStarts(try consumer.committed(inputs, timeout: timeout))
+                    assignmentStarts = replayStarts(try committedRetrying(inputs))
                 } catch {
                     logger.error("cannot read the committed offsets of the instrument inputs", metadata: ["error": "\(error)"])
                     rebalanceError = error
@@ -466,9 +499,26 @@ public final class LivePipeline {
         return starts
     }
 
+    /// The committed offsets of `partitions`, asked again a few times while the broker cannot give them (one
+    /// may be part of a transaction still being committed).
+    private func committedRetrying(_ partitions: [TopicPartition]) throws -> [TopicPartition] {
+        for _ in 0..<10 {
+            let result = Result { () throws(KafkaError) in try consumer.committed(partitions, timeout: timeout) }
+            guard case .failure(let error) = result else { return try result.get() }
+            logger.warning("committed offsets not readable yet; asking again", metadata: ["error": "\(error)"])
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return try consumer.committed(partitions, timeout: timeout)
+    }
+
     func takeAssignmentStarts() -> [TopicPartition] {
         defer { assignmentStarts = [] }
         return assignmentStarts
+    }
+
+    /// Whether instrument task `q` is replaying its inputs.
+    func isReplaying(_ q: Int32) -> Bool {
+        replayEnds[configuration.topics.quotes]?[q] != nil || replayEnds[configuration.topics.trades]?[q] != nil
     }
 
     /// Whether an output derives from an input being replayed below its committed offset.
@@ -483,7 +533,10 @@ public final class LivePipeline {
         guard !replayEnds.isEmpty else { return offsets }
         return offsets.filter { tp in
             guard let end = replayEnds[tp.topic]?[tp.partition] else { return true }
-            guard tp.offset >= end else { return false }
+            // Also over when everything read is processed and the partition ends at or past it: the offsets left
+            // below it hold no records (transaction markers).
+            guard tp.offset >= end || (atEnd[tp.topic]?[tp.partition]?.position ?? .min) >= end
+                    && enqueuedEnd(tp.topic, tp.partition) == tp.offset else { return false }
             replayEnds[tp.topic]![tp.partition] = nil
             if replayEnds[tp.topic]!.isEmpty { replayEnds[tp.topic] = nil }
             logger.info("instrument input replayed; its task's state is rebuilt", metadata: [
@@ -491,6 +544,12 @@ public final class LivePipeline {
             ])
             return true
         }
+    }
+
+    /// The offset after the last message enqueued from instrument input `topic`/`partition` (−1 before any).
+    private func enqueuedEnd(_ topic: String, _ partition: Int32) -> Int64 {
+        let kind: InputKind = topic == configuration.topics.quotes ? .quotes : .trades
+        return nextOffset[partition]?[kind.rawValue] ?? -1
     }
 
     /// Drops the tasks (and state) of partitions this member no longer owns.

@@ -17,7 +17,14 @@ struct ProgressRecordTests {
         }
     }
 
-    @Test("A record of an earlier version claiming no bound (null event time) takes none: it cannot be checked")
+    @Test("A drained claim without one end per input is no claim")
+    func malformedDrained() throws {
+        let bytes = Array(#"{"task":1,"event_time":5,"drained":[7],"marks":[],"fills":[]}"#.utf8)
+        let decoded = try #require(bytes.withUnsafeBytes { AccountDriver.decodeProgress($0) })
+        #expect(decoded.1 == AccountDriver.SourcePoint(marksEnd: [:], fillsEnd: [:], eventTime: 5, drained: nil))
+    }
+
+    @Test("A record of an earlier version claiming no bound (null event time) bounds at the lowest: it cannot be checked")
     func legacyUnbounded() throws {
         let bytes = Array(#"{"task":1,"event_time":null,"marks":[[0,3]],"fills":[]}"#.utf8)
         let decoded = try #require(bytes.withUnsafeBytes { AccountDriver.decodeProgress($0) })
