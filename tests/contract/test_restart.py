@@ -26,6 +26,8 @@ import os
 import re
 import signal
 import subprocess
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -211,12 +213,17 @@ def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
         first.wait(timeout=10)
 
         produce_all(broker, phase(lambda topic, r: topic != "instruments" and r["ts"] >= split))
+        watch = CommittedWatch(broker, group, [(t, p) for t in ("quotes", "trades") for p in range(3)])
+        baseline = watch.read()
+        assert all(offset > 0 for offset in baseline.values()), f"the first run committed no inputs: {baseline}"
+        watch.start()
         with open(run_log, "ab") as out:
             out.write(b"\n----- restart after kill -9 -----\n")
             second = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         done = reader.poll_until(lambda: second.poll() is not None
                                  or all(set(expected[t]) <= ids(t) for t in INSTRUMENT_TOPICS), TIMEOUT)
         reader.drain(quiet=3.0, timeout=20.0)
+        watch.finish()
         assert second.poll() is None, f"the restarted run exited ({second.returncode}):\n{tail(run_log)}"
     finally:
         for proc in (first, second):
@@ -225,6 +232,11 @@ def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
         reader.close()
 
     problems = [] if done else [f"not every expected record arrived within {TIMEOUT}s"]
+    # While it replays, the restarted run must not commit offsets below those of the first run (a second crash
+    # would then write those outputs again).
+    problems += [f"{t}/{p}: committed {watch.lowest[(t, p)]} during the restart, below the first run's {offset}"
+                 for (t, p), offset in sorted(baseline.items()) if watch.lowest.get((t, p), offset) < offset]
+    assert watch.polls > 10, "the committed offsets were hardly watched"
     for topic in INSTRUMENT_TOPICS:
         live = [parse_line(m.value) for m in reader.of(topic)]
         counts = collections.Counter(r.get("id") for r in live)
@@ -262,3 +274,34 @@ def watermarks(broker: str, reader: OutputReader) -> str:
         return ", ".join(out)
     finally:
         probe.close()
+
+
+class CommittedWatch(threading.Thread):
+    """Reads a group's committed offsets of some partitions every 20 ms, keeping the lowest seen of each."""
+
+    def __init__(self, broker: str, group: str, partitions: list[tuple[str, int]]):
+        super().__init__(daemon=True)
+        from confluent_kafka import Consumer, TopicPartition
+
+        # Never subscribes, so it does not join the group; it only asks for the group's committed offsets.
+        self.consumer = Consumer({"bootstrap.servers": broker, "group.id": group, "enable.auto.commit": False})
+        self.partitions = [TopicPartition(t, p) for t, p in partitions]
+        self.lowest: dict[tuple[str, int], int] = {}
+        self.polls = 0
+        self.stopping = threading.Event()
+
+    def read(self) -> dict[tuple[str, int], int]:
+        return {(tp.topic, tp.partition): tp.offset for tp in self.consumer.committed(self.partitions, timeout=10)}
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            for key, offset in self.read().items():
+                if offset >= 0:
+                    self.lowest[key] = min(self.lowest.get(key, offset), offset)
+            self.polls += 1
+            time.sleep(0.02)
+
+    def finish(self) -> None:
+        self.stopping.set()
+        self.join(timeout=15)
+        self.consumer.close()
