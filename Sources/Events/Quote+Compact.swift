@@ -302,27 +302,36 @@ struct CompactScanner {
     /// strictly falling (`descending`, bids) or rising (asks). - Returns: the first (best) level.
     mutating func validLevels(descending: Bool) -> BookLevel? {
         // Through a local copy of the cursor, which the loop keeps in registers; its position is written back once.
+        // First as written without spaces (the usual form), with no look for spaces between tokens; anything else —
+        // spaces, or levels that are not valid — is read again from the start by the reader that skips spaces, so
+        // the answer is always that reader's.
         var local = self
-        let best = local.readValidLevels(descending: descending)
+        if let best = local.readValidLevels(descending: descending, spaced: false) {
+            i = local.i
+            return best
+        }
+        local = self
+        let best = local.readValidLevels(descending: descending, spaced: true)
         i = local.i
         return best
     }
 
-    @inline(__always) private mutating func readValidLevels(descending: Bool) -> BookLevel? {
+    /// - Parameter spaced: whether spaces may stand between tokens; without, a space fails the read.
+    @inline(__always) private mutating func readValidLevels(descending: Bool, spaced: Bool) -> BookLevel? {
         guard take(UInt8(ascii: "[")) else { return nil }
         var best: BookLevel?
         // Prices compared as their digits (``Decimal/scaled``), without a division for each.
         var previous: UInt64 = 0
         while true {
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "[")) else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let price = decimal() else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: ",")) else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let size = decimal() else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "]")) else { return nil }
             let scaled = price.scaled
             guard !price.negative, !size.negative, scaled > 0, size.mantissa > 0 else { return nil }
@@ -332,7 +341,7 @@ struct CompactScanner {
                 return nil
             }
             previous = scaled
-            skipSpaces()
+            if spaced { skipSpaces() }
             if take(UInt8(ascii: ",")) { continue }
             guard take(UInt8(ascii: "]")) else { return nil }
             return best
