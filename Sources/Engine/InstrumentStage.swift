@@ -40,6 +40,9 @@ public struct InstrumentStage: Sendable {
     private var lastTs: [Int32: InputTimes] = [:]
     /// Rejected inputs by reason, since start.
     public private(set) var rejectedByReason: [RejectReason: Int] = [:]
+    /// The instrument symbols of the inputs decoded for the stage (``PendingInput/decode(kind:origin:key:value:fallbackTs:symbols:)``),
+    /// so that an instrument's inputs share one string.
+    public var symbols = SymbolTable()
 
     public init(configuration: InstrumentStageConfiguration) { self.configuration = configuration }
 

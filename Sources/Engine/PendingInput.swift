@@ -24,14 +24,24 @@ public struct PendingInput: Sendable {
         kind: InputKind, origin: Origin, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         fallbackTs: Int64
     ) -> PendingInput {
+        var none = SymbolTable.disabled
+        return decode(kind: kind, origin: origin, key: key, value: value, fallbackTs: fallbackTs, symbols: &none)
+    }
+
+    /// ``decode(kind:origin:key:value:fallbackTs:)``, instruments read through `symbols` (the same values; a
+    /// source keeps one table across its inputs, so that an instrument's inputs share its symbol's string).
+    public static func decode(
+        kind: InputKind, origin: Origin, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        fallbackTs: Int64, symbols: inout SymbolTable
+    ) -> PendingInput {
         do throws(DecodeError) {
             guard let value, value.count > 0 else { throw DecodeError(.decodeError, "empty value (tombstone)") }
             switch kind {
             case .quotes:
-                let quote = try Quote.decode(value)
+                let quote = try Quote.decode(value, symbols: &symbols)
                 return PendingInput(ts: quote.ts, kind: kind, offset: origin.offset, payload: .quote(quote), raw: quote.received)
             case .trades:
-                let trade = try Trade.decode(value)
+                let trade = try Trade.decode(value, symbols: &symbols)
                 return PendingInput(ts: trade.ts, kind: kind, offset: origin.offset, payload: .trade(trade), raw: Array(value))
             }
         } catch {

@@ -7,6 +7,12 @@ extension Quote {
     ///   or nil for anything else — other shapes, and every invalid input — which the general reader then decides,
     ///   so errors keep their reasons and messages.
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer) -> Quote? {
+        var none = SymbolTable.disabled
+        return decodeCompact(bytes, symbols: &none)
+    }
+
+    /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
+    static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Quote? {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
         var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
         var instrument: String?
@@ -30,7 +36,7 @@ extension Quote {
             guard s.take(UInt8(ascii: ":")) else { return nil }
             s.skipWhitespace()
             switch field {
-            case .instrument: guard let v = s.asciiString() else { return nil }; instrument = v
+            case .instrument: guard let v = s.asciiString(symbols: &symbols) else { return nil }; instrument = v
             case .ts: guard let v = s.integer() else { return nil }; ts = v
             case .bid: guard let v = s.number() else { return nil }; bid = v
             case .bidSize: guard let v = s.number() else { return nil }; bidSize = v
@@ -169,12 +175,18 @@ struct CompactScanner {
 
     /// A string of printable ASCII without escapes.
     mutating func asciiString() -> String? {
+        var none = SymbolTable.disabled
+        return asciiString(symbols: &none)
+    }
+
+    /// A string of printable ASCII without escapes, the one `symbols` keeps for its bytes if any.
+    @inline(__always) mutating func asciiString(symbols: inout SymbolTable) -> String? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = i
         while i < n {
             let c = p[i]
             if c == UInt8(ascii: "\"") {
-                let s = String(decoding: UnsafeBufferPointer(start: p + start, count: i - start), as: UTF8.self)
+                let s = symbols.symbol(UnsafeBufferPointer(start: p + start, count: i - start))
                 i += 1
                 return s
             }
@@ -302,27 +314,36 @@ struct CompactScanner {
     /// strictly falling (`descending`, bids) or rising (asks). - Returns: the first (best) level.
     mutating func validLevels(descending: Bool) -> BookLevel? {
         // Through a local copy of the cursor, which the loop keeps in registers; its position is written back once.
+        // First as written without spaces (the usual form), with no look for spaces between tokens; anything else —
+        // spaces, or levels that are not valid — is read again from the start by the reader that skips spaces, so
+        // the answer is always that reader's.
         var local = self
-        let best = local.readValidLevels(descending: descending)
+        if let best = local.readValidLevels(descending: descending, spaced: false) {
+            i = local.i
+            return best
+        }
+        local = self
+        let best = local.readValidLevels(descending: descending, spaced: true)
         i = local.i
         return best
     }
 
-    @inline(__always) private mutating func readValidLevels(descending: Bool) -> BookLevel? {
+    /// - Parameter spaced: whether spaces may stand between tokens; without, a space fails the read.
+    @inline(__always) private mutating func readValidLevels(descending: Bool, spaced: Bool) -> BookLevel? {
         guard take(UInt8(ascii: "[")) else { return nil }
         var best: BookLevel?
         // Prices compared as their digits (``Decimal/scaled``), without a division for each.
         var previous: UInt64 = 0
         while true {
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "[")) else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let price = decimal() else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: ",")) else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let size = decimal() else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "]")) else { return nil }
             let scaled = price.scaled
             guard !price.negative, !size.negative, scaled > 0, size.mantissa > 0 else { return nil }
@@ -332,7 +353,7 @@ struct CompactScanner {
                 return nil
             }
             previous = scaled
-            skipSpaces()
+            if spaced { skipSpaces() }
             if take(UInt8(ascii: ",")) { continue }
             guard take(UInt8(ascii: "]")) else { return nil }
             return best
@@ -374,24 +395,3 @@ private struct PowerTable<T> {
 
 private var integerPowers: PowerTable<UInt64> { PowerTable(table: integerPowerTable) }
 private var doublePowers: PowerTable<Double> { PowerTable(table: doublePowerTable) }
-
-extension BookLevel {
-    /// The levels at `range` of `bytes`: a JSON array of `[price, size]` that decoding read before (empty when it
-    /// is not one).
-    public static func levels(in bytes: [UInt8], _ range: Range<Int>) -> [BookLevel] {
-        bytes.withUnsafeBytes { levels(json: UnsafeRawBufferPointer(rebasing: $0[range])) } ?? []
-    }
-
-    /// Reads book levels `[[price, size], …]` (values unchecked), as a quote or a mark carries them: the compact
-    /// form in one tight loop, any other through the general reader. - Returns: nil when `json` is not such an
-    /// array alone.
-    public static func levels(json: UnsafeRawBufferPointer) -> [BookLevel]? {
-        if let base = json.baseAddress, json.count > 0 {
-            var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: json.count)
-            if let levels = s.levels(), s.i == s.n { return levels }
-        }
-        var r = JSONReader(json)
-        guard let levels = try? readLevels(&r), (try? r.expectEnd()) != nil else { return nil }
-        return levels
-    }
-}

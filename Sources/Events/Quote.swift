@@ -88,6 +88,12 @@ extension Quote {
         return try decodeGeneral(bytes)
     }
 
+    /// ``decode(_:)``, the instrument in the usual shape the string `symbols` keeps for its bytes (the same value).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) throws(DecodeError) -> Quote {
+        if let quote = decodeCompact(bytes, symbols: &symbols) { return quote }
+        return try decodeGeneral(bytes)
+    }
+
     /// The general reader behind ``decode(_:)``: any valid JSON, every error with its reason. ``decodeCompact(_:)``
     /// returns exactly what this returns, for the inputs it takes.
     static func decodeGeneral(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Quote {

@@ -6,6 +6,12 @@ extension Trade {
     /// - Returns: exactly the trade that ``decodeGeneral(_:)`` returns for the same bytes, or nil for anything else
     ///   (other shapes, and every invalid input), which the general reader then decides.
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer) -> Trade? {
+        var none = SymbolTable.disabled
+        return decodeCompact(bytes, symbols: &none)
+    }
+
+    /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
+    static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Trade? {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
         var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
         var instrument: String?, id: String?, side: Side?, buyer: String?, seller: String?
@@ -22,7 +28,7 @@ extension Trade {
             seen |= bit
             guard s.take(UInt8(ascii: ":")) else { return nil }
             switch field {
-            case .instrument: guard let v = s.asciiString() else { return nil }; instrument = v
+            case .instrument: guard let v = s.asciiString(symbols: &symbols) else { return nil }; instrument = v
             case .ts: guard let v = s.integer() else { return nil }; ts = v
             case .id: guard let v = s.asciiString() else { return nil }; id = v
             case .price: guard let v = s.number() else { return nil }; price = v

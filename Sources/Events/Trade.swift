@@ -36,6 +36,12 @@ public struct Trade: Sendable, Equatable {
         return try decodeGeneral(bytes)
     }
 
+    /// ``decode(_:)``, the instrument in the usual shape the string `symbols` keeps for its bytes (the same value).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) throws(DecodeError) -> Trade {
+        if let trade = decodeCompact(bytes, symbols: &symbols) { return trade }
+        return try decodeGeneral(bytes)
+    }
+
     /// The general reader behind ``decode(_:)``: any valid JSON, every error with its reason. ``decodeCompact(_:)``
     /// returns exactly what this returns, for the inputs it takes.
     static func decodeGeneral(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> Trade {

@@ -59,7 +59,8 @@ public struct LiquidityRecord: Sendable, Equatable {
 
     /// The record as compact JSON, fields in a fixed order.
     public func encoded() -> [UInt8] {
-        var w = JSONWriter(capacity: 640)
+        // Room for the whole record (≈ 700–1 050 bytes, the instrument twice), so that it is never moved to grow.
+        var w = JSONWriter(capacity: 1152 + 2 * instrument.utf8.count)
         w.beginObject()
         w.key("id"); w.string(instrument, ":metrics:", ts)
         w.key("instrument"); w.string(instrument)

@@ -81,7 +81,8 @@ public struct Backtest {
                     let partition = virtualPartition(of: line, kind: kind, partitions: partitions)
                     let origin = Origin(topic: names.name(of: kind), partition: partition, offset: reader.lineNumber)
                     let input = PendingInput.decode(kind: kind, origin: origin, key: nil, value: line,
-                                                    fallbackTs: stage.fallbackTs(partition: partition, kind: kind))
+                                                    fallbackTs: stage.fallbackTs(partition: partition, kind: kind),
+                                                    symbols: &stage.symbols)
                     stage.enqueue(withKey(input), partition: partition)
                 }) {
                     read += 1

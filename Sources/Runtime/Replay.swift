@@ -132,7 +132,8 @@ public struct Replay: Sendable {
                 guard let kind = kinds[m.topic] else { return }
                 let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
                 let input = PendingInput.decode(kind: kind, origin: origin, key: m.key, value: m.value,
-                                                fallbackTs: stage.fallbackTs(partition: m.partition, kind: kind))
+                                                fallbackTs: stage.fallbackTs(partition: m.partition, kind: kind),
+                                                symbols: &stage.symbols)
                 stage.enqueue(input, partition: m.partition)
             }, afterPoll: { finished in
                 stage.drain(canSkip: { p, kind in finished.contains(TopicPartition(topic: names.name(of: kind), partition: p)) },

@@ -70,7 +70,8 @@ struct Bench: ParsableCommand {
                     let origin = Origin(topic: topics.name(of: kind), partition: 0, offset: Int64(index[k]))
                     let fallback = stage.fallbackTs(partition: 0, kind: kind)
                     let pending = lines[index[k]].withUnsafeBytes {
-                        PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0, fallbackTs: fallback)
+                        PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0, fallbackTs: fallback,
+                                            symbols: &stage.symbols)
                     }
                     stage.enqueue(pending, partition: 0)
                     index[k] += 1
