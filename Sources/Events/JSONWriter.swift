@@ -273,7 +273,7 @@ private struct ByteSink: TextOutputStream {
             storage.append(contentsOf: repeatElement(0, count: max(length + buffer.count, 2 * storage.count) - storage.count))
         }
         let start = length
-        storage.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[start...]).update(fromContentsOf: buffer) }
+        _ = storage.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[start...]).update(fromContentsOf: buffer) }
         length += buffer.count
     }
 }
