@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -62,6 +63,38 @@ def restart_config(tmp: Path) -> Path:
     return path
 
 
+def feed_part(files: dict, keep: Callable[[str, dict], bool]) -> list[Produced]:
+    """The feed's messages that `keep(topic, record)` selects: instruments, accounts, quotes, trades, in file order."""
+    out = []
+    for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
+                       ("trades", "instrument")]:
+        out += [Produced(topic, r[key].encode(), line, r) for line, r in files[topic] if keep(topic, r)]
+    return out
+
+
+def run_then_kill(command: list[str], run_log: Path, reader: OutputReader, written: Callable[[], bool],
+                  what: str) -> None:
+    """Starts `backstop run`, waits until `written()` (the outputs before the split are on their topics), lets the
+    outputs go quiet and kills the process with SIGKILL."""
+    with open(run_log, "ab") as out:
+        first = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        done = reader.poll_until(lambda: first.poll() is not None or written(), TIMEOUT)
+        assert first.poll() is None, f"the first run exited early ({first.returncode}):\n{tail(run_log)}"
+        assert done, f"the first run did not write {what} within {TIMEOUT}s"
+        reader.drain(quiet=2.0, timeout=10.0)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+
+def restart(command: list[str], run_log: Path) -> subprocess.Popen:
+    """Starts `backstop run` again after the kill, logging to the same file."""
+    with open(run_log, "ab") as out:
+        out.write(b"\n----- restart after kill -9 -----\n")
+        return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
 def test_account_state_survives_kill_9(broker, tmp_path):
     exe = str(BACKSTOP.resolve())
     log, run_log = tmp_path / "cli.log", tmp_path / "run.log"
@@ -76,49 +109,29 @@ def test_account_state_survives_kill_9(broker, tmp_path):
     assert before[CALLS] and len(before[CALLS]) < len(expected[CALLS]), \
         "the feed must have margin calls on both sides of the split, or the test proves nothing"
 
-    def phase(keep) -> list[Produced]:
-        out = []
-        for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
-                           ("trades", "instrument")]:
-            for line, r in files[topic]:
-                if keep(topic, r):
-                    out.append(Produced(topic, r[key].encode(), line, r))
-        return out
-
     group = f"restart-{uuid.uuid4().hex[:10]}"
     command = [exe, "run", "--brokers", broker, "--config", str(config), "--group", group,
                "--guarantee", "exactly-once"]
     reader = OutputReader(broker, [CALLS, SNAPSHOTS], group=f"restart-reader-{uuid.uuid4().hex[:10]}")
-    first = second = None
+    second = None
+
+    def have(ids: dict[str, dict], topic: str) -> bool:
+        seen = {m.value and parse_line(m.value).get("id") for m in reader.of(topic)}
+        return all(i in seen for i in ids)
     try:
-        produce_all(broker, phase(lambda topic, r: topic == "instruments" or r["ts"] < split))
-        with open(run_log, "ab") as out:
-            first = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-        def have(ids: dict[str, dict], topic: str) -> bool:
-            seen = {m.value and parse_line(m.value).get("id") for m in reader.of(topic)}
-            return all(i in seen for i in ids)
-
-        done = reader.poll_until(lambda: first.poll() is not None or (have(before[CALLS], CALLS)
-                                                                      and have(before[SNAPSHOTS], SNAPSHOTS)), TIMEOUT)
-        assert first.poll() is None, f"the first run exited early ({first.returncode}):\n{tail(run_log)}"
-        assert done, f"the first run did not write the backtest's pre-split account records within {TIMEOUT}s"
-        reader.drain(quiet=2.0, timeout=10.0)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-
-        produce_all(broker, phase(lambda topic, r: topic != "instruments" and r["ts"] >= split))
-        with open(run_log, "ab") as out:
-            out.write(b"\n----- restart after kill -9 -----\n")
-            second = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        produce_all(broker, feed_part(files, lambda topic, r: topic == "instruments" or r["ts"] < split))
+        run_then_kill(command, run_log, reader,
+                      lambda: have(before[CALLS], CALLS) and have(before[SNAPSHOTS], SNAPSHOTS),
+                      "the backtest's pre-split account records")
+        produce_all(broker, feed_part(files, lambda topic, r: topic != "instruments" and r["ts"] >= split))
+        second = restart(command, run_log)
         all_calls = {r["id"]: r for r in expected[CALLS]}
         done = reader.poll_until(lambda: second.poll() is not None or have(all_calls, CALLS), TIMEOUT)
         reader.drain(quiet=3.0, timeout=20.0)
         assert second.poll() is None, f"the restarted run exited ({second.returncode}):\n{tail(run_log)}"
     finally:
-        for proc in (first, second):
-            if proc is not None:
-                stop_process(proc, term_timeout=10)
+        if second is not None:
+            stop_process(second, term_timeout=10)
         reader.close()
 
     live = {t: [parse_line(m.value) for m in reader.of(t)] for t in [CALLS, SNAPSHOTS]}
@@ -187,48 +200,30 @@ def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
     assert settled and after[metrics] and after[triggers], \
         "the feed must have metrics on both sides of the split and triggers after it, or the test proves nothing"
 
-    def phase(keep) -> list[Produced]:
-        out = []
-        for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
-                           ("trades", "instrument")]:
-            out += [Produced(topic, r[key].encode(), line, r) for line, r in files[topic] if keep(topic, r)]
-        return out
-
     group = f"irestart-{uuid.uuid4().hex[:10]}"
     command = [exe, "run", "--brokers", broker, "--config", str(config), "--group", group]
     reader = OutputReader(broker, INSTRUMENT_TOPICS, group=f"irestart-reader-{uuid.uuid4().hex[:10]}")
-    first = second = None
+    second = None
 
     def ids(topic: str) -> set:
         return {parse_line(m.value).get("id") for m in reader.of(topic) if m.value}
     try:
-        produce_all(broker, phase(lambda topic, r: topic == "instruments" or r["ts"] < split))
-        with open(run_log, "ab") as out:
-            first = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        done = reader.poll_until(lambda: first.poll() is not None or settled <= ids(metrics), TIMEOUT)
-        assert first.poll() is None, f"the first run exited early ({first.returncode}):\n{tail(run_log)}"
-        assert done, f"the first run did not write the backtest's early metrics within {TIMEOUT}s"
-        reader.drain(quiet=2.0, timeout=10.0)
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
-
-        produce_all(broker, phase(lambda topic, r: topic != "instruments" and r["ts"] >= split))
+        produce_all(broker, feed_part(files, lambda topic, r: topic == "instruments" or r["ts"] < split))
+        run_then_kill(command, run_log, reader, lambda: settled <= ids(metrics), "the backtest's early metrics")
+        produce_all(broker, feed_part(files, lambda topic, r: topic != "instruments" and r["ts"] >= split))
         watch = CommittedWatch(broker, group, [(t, p) for t in ("quotes", "trades") for p in range(3)])
         baseline = watch.read()
         assert all(offset > 0 for offset in baseline.values()), f"the first run committed no inputs: {baseline}"
         watch.start()
-        with open(run_log, "ab") as out:
-            out.write(b"\n----- restart after kill -9 -----\n")
-            second = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        second = restart(command, run_log)
         done = reader.poll_until(lambda: second.poll() is not None
                                  or all(set(expected[t]) <= ids(t) for t in INSTRUMENT_TOPICS), TIMEOUT)
         reader.drain(quiet=3.0, timeout=20.0)
         watch.finish()
         assert second.poll() is None, f"the restarted run exited ({second.returncode}):\n{tail(run_log)}"
     finally:
-        for proc in (first, second):
-            if proc is not None:
-                stop_process(proc, term_timeout=10)
+        if second is not None:
+            stop_process(second, term_timeout=10)
         reader.close()
 
     problems = [] if done else [f"not every expected record arrived within {TIMEOUT}s"]
