@@ -64,6 +64,24 @@ public struct InstrumentStage: Sendable {
         }
     }
 
+    /// Takes the task of `partition` out of the stage, with its merge buffers and state: it processes nothing until
+    /// put back with ``attach(_:)``. nil when the partition has no task.
+    public mutating func detach(partition: Int32) -> DetachedTask? {
+        guard let task = tasks.removeValue(forKey: partition) else { return nil }
+        return DetachedTask(task: task, lastTs: lastTs.removeValue(forKey: partition))
+    }
+
+    /// Puts back a task taken out by ``detach(partition:)``, its instruments' reference data brought up to date.
+    public mutating func attach(_ detached: DetachedTask) {
+        var task = detached.task
+        for symbol in task.instruments.keys {
+            let instrument = instruments[symbol]
+            task.setReference(instrument?.multiplier ?? 1, known: instrument != nil, for: symbol)
+        }
+        tasks[task.partition] = task
+        lastTs[task.partition] = detached.lastTs
+    }
+
     /// The merge-time fallback for an input of `kind` on `partition` that has no usable `ts`.
     public func fallbackTs(partition: Int32, kind: InputKind) -> Int64 {
         lastTs[partition]?[kind] ?? Int64.min
@@ -138,6 +156,15 @@ public struct InstrumentStage: Sendable {
         return result
     }
 
+}
+
+/// A task taken out of its stage (``InstrumentStage/detach(partition:)``): state, merge buffers and positions.
+public struct DetachedTask: Sendable {
+    fileprivate var task: InstrumentTask
+    fileprivate var lastTs: InputTimes?
+
+    /// Per input (``InputKind`` order), the offset after the last input processed; nil before any.
+    public var processedEnds: [Int64?] { task.processedOffset.map { $0.map { $0 + 1 } } }
 }
 
 /// The largest `ts` enqueued so far of each input of a partition.

@@ -58,6 +58,10 @@ public final class LivePipeline {
     /// Per instrument input topic and partition being replayed to rebuild its task's state
     /// (`kafka.instrument_restore: replay`): the committed offset, below which outputs were written already.
     var replayEnds: [String: [Int32: Int64]] = [:]
+    /// Instrument tasks of partitions revoked after a successful commit, kept in case the next assignment gives them
+    /// back (an eager rebalance revokes everything): state, merge buffers and read positions.
+    private struct ParkedTask { var task: DetachedTask; var next: [Int64] }
+    private var parked: [Int32: ParkedTask] = [:]
     /// Where the partitions being assigned start (set by the rebalance handler, taken right after it).
     private var assignmentStarts: [TopicPartition] = []
     /// Per source of another process, the last answer to "does the broker have more than its drained claim?":
@@ -436,15 +440,17 @@ public final class LivePipeline {
             logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", true)
             localSources.formUnion(event.partitions.filter { $0.topic == names.quotes }.map(\.partition))
-            if configuration.kafka.instrumentRestore == .replay {
-                let inputs = event.partitions.filter { $0.topic == names.quotes || $0.topic == names.trades }
+            let inputs = event.partitions.filter { $0.topic == names.quotes || $0.topic == names.trades }
+            if !inputs.isEmpty && (configuration.kafka.instrumentRestore == .replay || !parked.isEmpty) {
                 do {
-                    assignmentStarts = replayStarts(try committedRetrying(inputs))
+                    let (kept, rest) = reattach(try committedRetrying(inputs))
+                    assignmentStarts = kept + replayStarts(rest)
                 } catch {
                     logger.error("cannot read the committed offsets of the instrument inputs", metadata: ["error": "\(error)"])
                     rebalanceError = error
                 }
             }
+            parked.removeAll()
             do {
                 for p in accountPartitions.sorted() { try accounts.assign(p) }
             } catch {
@@ -454,7 +460,12 @@ public final class LivePipeline {
         case .revoked:
             logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", false)
-            do { try commit() } catch {
+            do {
+                try commit()
+                for p in partitions.sorted() {
+                    if let task = stage.detach(partition: p), let next = nextOffset[p] { parked[p] = ParkedTask(task: task, next: next) }
+                }
+            } catch {
                 logger.error("commit on revoke failed", metadata: ["error": "\(error)"])
                 abortAfterFailedCommit()
             }
@@ -472,12 +483,42 @@ public final class LivePipeline {
                     outputsSinceCommit = 0
                 } catch { logger.error("abort after loss failed", metadata: ["error": "\(error)"]) }
             }
+            parked.removeAll()
             dropTasks(instrument: partitions, account: accountPartitions)
         }
         for tp in event.partitions {
             lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = nil
             atEnd[tp.topic]?[tp.partition] = nil
         }
+    }
+
+    /// Puts back the parked tasks whose partitions are assigned again with the offsets they committed when revoked
+    /// (nobody processed them meanwhile): they go on reading where they had read. - Returns: where their inputs
+    /// start, and the committed offsets of the other partitions.
+    private func reattach(_ committed: [TopicPartition]) -> (starts: [TopicPartition], rest: [TopicPartition]) {
+        let names = configuration.topics
+        var starts: [TopicPartition] = []
+        var rest = committed
+        for (p, parkedTask) in parked.sorted(by: { $0.key < $1.key }) {
+            let ends = parkedTask.task.processedEnds
+            let mine = committed.filter { $0.partition == p }
+            guard mine.count == InputKind.allCases.count, mine.allSatisfy({ tp in
+                ends[(tp.topic == names.quotes ? InputKind.quotes : .trades).rawValue] == tp.offset
+            }) else { continue }
+            stage.attach(parkedTask.task)
+            nextOffset[p] = parkedTask.next
+            let now = monotonicMicros()
+            lastArrival[p] = [now, now]
+            for tp in mine {
+                let kind: InputKind = tp.topic == names.quotes ? .quotes : .trades
+                starts.append(TopicPartition(topic: tp.topic, partition: p, offset: parkedTask.next[kind.rawValue]))
+            }
+            rest.removeAll { $0.partition == p }
+            logger.info("instrument task kept across the rebalance", metadata: [
+                "partition": "\(p)", "next": "\(parkedTask.next)",
+            ])
+        }
+        return (starts, rest)
     }
 
     /// `kafka.instrument_restore: replay`: for the instrument inputs with a committed offset, records it as the

@@ -35,8 +35,9 @@ from typing import Callable
 import pytest
 
 from conftest import running_broker
-from helpers import (REPO, OutputReader, Produced, dict_diff, env_path, feed_and_backtest, free_port, json_equal,
-                     parse_line, produce_all, read_ndjson, stop_process, tail)
+from helpers import (REPO, OutputReader, compare_with_backtest, dict_diff, env_path, feed_and_backtest, feed_part,
+                     free_port, json_equal, parse_line, produce_all, read_ndjson, stop_process, tail,
+                     without_last_close)
 
 BACKSTOP = env_path("BACKSTOP")
 CALLS, SNAPSHOTS = "margin-calls", "account-margin"
@@ -61,15 +62,6 @@ def restart_config(tmp: Path) -> Path:
     path = tmp / "restart.yaml"
     path.write_text(text)
     return path
-
-
-def feed_part(files: dict, keep: Callable[[str, dict], bool]) -> list[Produced]:
-    """The feed's messages that `keep(topic, record)` selects: instruments, accounts, quotes, trades, in file order."""
-    out = []
-    for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
-                       ("trades", "instrument")]:
-        out += [Produced(topic, r[key].encode(), line, r) for line, r in files[topic] if keep(topic, r)]
-    return out
 
 
 def run_then_kill(command: list[str], run_log: Path, reader: OutputReader, written: Callable[[], bool],
@@ -184,13 +176,7 @@ def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
         "--scenario", "flash-crash", "--seed", "11", "--duration", "4m", "--accounts", "5"])
     expected = {t: {r["id"]: r for r in read_ndjson(backtest / f"{t}.ndjson")} for t in INSTRUMENT_TOPICS}
     metrics, triggers = "liquidity-metrics", "backstop-triggers"
-    # The live run never closes each instrument's last interval: neither that record nor the rule events it causes.
-    last_close: dict[str, int] = {}
-    for r in expected[metrics].values():
-        last_close[r["instrument"]] = max(last_close.get(r["instrument"], 0), r["ts"])
-    expected[metrics] = {i: r for i, r in expected[metrics].items() if r["ts"] != last_close[r["instrument"]]}
-    expected[triggers] = {i: r for i, r in expected[triggers].items()
-                          if r.get("rule") == "stale-market" or r["ts"] != last_close.get(r["instrument"])}
+    without_last_close(expected)
 
     stamps = [r["ts"] for _, r in files["quotes"]]
     split = (min(stamps) + max(stamps)) // 2
@@ -232,19 +218,7 @@ def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
     problems += [f"{t}/{p}: committed {watch.lowest[(t, p)]} during the restart, below the first run's {offset}"
                  for (t, p), offset in sorted(baseline.items()) if watch.lowest.get((t, p), offset) < offset]
     assert watch.polls > 10, "the committed offsets were hardly watched"
-    for topic in INSTRUMENT_TOPICS:
-        live = [parse_line(m.value) for m in reader.of(topic)]
-        counts = collections.Counter(r.get("id") for r in live)
-        problems += [f"{topic}: {i} written {n} times" for i, n in counts.items() if n > 1][:5]
-        got = {r.get("id"): r for r in live}
-        missing = [i for i in expected[topic] if i not in got]
-        extra = [i for i in got if i not in expected[topic]]
-        if missing:
-            problems.append(f"{topic}: {len(missing)} backtest records missing, e.g. {missing[:5]}")
-        if extra:
-            problems.append(f"{topic}: {len(extra)} records the backtest does not have, e.g. {extra[:5]}")
-        problems += [f"{topic}: {i} differs:\n{dict_diff(got[i], expected[topic][i])}"
-                     for i in expected[topic] if i in got and not json_equal(got[i], expected[topic][i])][:3]
+    problems += compare_with_backtest(reader, expected)
     if problems:
         problems.append("read (committed) / high watermark per partition: " + watermarks(broker, reader))
     assert "replay their inputs to rebuild" in run_log.read_text(errors="replace"), \

@@ -12,7 +12,6 @@ the pipeline test.
 
 from __future__ import annotations
 
-import collections
 import os
 import re
 import subprocess
@@ -22,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (OutputReader, Produced, dict_diff, env_path, feed_and_backtest, json_equal, parse_line,
-                     read_ndjson, stop_process, tail)
+from helpers import (OutputReader, Produced, compare_with_backtest, env_path, feed_and_backtest, parse_line,
+                     produce_atomically, read_ndjson, stop_process, tail, without_last_close)
 
 BACKSTOP = env_path("BACKSTOP")
 CONFIG = env_path("BACKSTOP_CONFIG")
@@ -46,28 +45,6 @@ def assigned_quotes(log: Path) -> set[int] | None:
     return found
 
 
-def produce_atomically(bootstrap: str, messages: list[Produced]) -> None:
-    """Produces `messages` in one transaction (murmur2 partitioner, list order per partition): read_committed
-    consumers see the whole feed at once. Produced while the processes already run, a feed arriving piecemeal
-    (all quotes, then all trades) would leave a task's trades input empty and at its end for longer than
-    `max_idle`, and the task would rightly go on without it — that is the live semantics, not what this test is
-    about."""
-    from confluent_kafka import Producer
-
-    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random",
-                         "transactional.id": f"scale-feed-{uuid.uuid4().hex[:8]}", "linger.ms": 5})
-    producer.init_transactions(30)
-    producer.begin_transaction()
-    for m in messages:
-        while True:
-            try:
-                producer.produce(m.topic, key=m.key, value=m.value)
-                break
-            except BufferError:
-                producer.poll(0.1)
-    producer.commit_transaction(120)
-
-
 def test_two_processes_write_what_one_writes(broker, tmp_path):
     exe = str(BACKSTOP.resolve())
     log = tmp_path / "cli.log"
@@ -75,13 +52,7 @@ def test_two_processes_write_what_one_writes(broker, tmp_path):
     files, backtest = feed_and_backtest(exe, broker, config, tmp_path, log, [
         "--scenario", "flash-crash", "--seed", "5", "--duration", "4m", "--accounts", "20"])
     expected = {t: {r["id"]: r for r in read_ndjson(backtest / f"{t}.ndjson")} for t in COMPARED}
-    # The live run never closes each instrument's last interval: neither that record nor the rule events it causes.
-    last_close = {}
-    for r in expected[METRICS].values():
-        last_close[r["instrument"]] = max(last_close.get(r["instrument"], 0), r["ts"])
-    expected[METRICS] = {i: r for i, r in expected[METRICS].items() if r["ts"] != last_close[r["instrument"]]}
-    expected[TRIGGERS] = {i: r for i, r in expected[TRIGGERS].items()
-                          if r.get("rule") == "stale-market" or r["ts"] != last_close.get(r["instrument"])}
+    without_last_close(expected)
     assert expected["margin-calls"], "the feed must make margin calls"
 
     group = f"scale-{uuid.uuid4().hex[:10]}"
@@ -127,21 +98,6 @@ def test_two_processes_write_what_one_writes(broker, tmp_path):
             reader.close()
 
     problems = [] if complete else [f"not every expected record arrived within {TIMEOUT}s"]
-    for topic in COMPARED:
-        live = [parse_line(m.value) for m in reader.of(topic)]
-        counts = collections.Counter(r.get("id") for r in live)
-        twice = [i for i, n in counts.items() if n > 1]
-        got = {r.get("id"): r for r in live}
-        missing = [i for i in expected[topic] if i not in got]
-        extra = [i for i in got if i not in expected[topic]]
-        differ = [i for i in expected[topic] if i in got and not json_equal(got[i], expected[topic][i])]
-        if twice:
-            problems.append(f"{topic}: {len(twice)} ids written twice, e.g. {twice[:5]}")
-        if missing:
-            problems.append(f"{topic}: {len(missing)} backtest records missing, e.g. {missing[:5]}")
-        if extra:
-            problems.append(f"{topic}: {len(extra)} records the backtest does not have, e.g. {extra[:5]}")
-        for i in differ[:3]:
-            problems.append(f"{topic}: {i} differs:\n{dict_diff(got[i], expected[topic][i])}")
+    problems += compare_with_backtest(reader, expected)
     assert not problems, "two processes != backtest:\n" + "\n".join(problems) + "\n" + "\n".join(
         f"--- {l.name}\n{tail(l, 4000)}" for l in logs)
