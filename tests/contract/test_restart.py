@@ -160,13 +160,16 @@ def test_account_state_survives_kill_9(broker, tmp_path):
 INSTRUMENT_TOPICS = ["liquidity-metrics", "backstop-triggers", "backstop-marks", "backstop-fills"]
 
 
-def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
+@pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
+def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path, guarantee):
     """The instrument stage keeps its state across a kill -9 by replaying its inputs (`kafka.instrument_restore:
     replay`, the default): with the example configuration (trigger rules, throttled marks), the first run processes
     the feed before the middle of its event time and is killed; the restarted run must write every later metrics
     record, trigger event, mark and fill exactly as the backtest over the whole feed does — lookback windows,
     EWMAs, VPIN buckets, trigger levels and the mark throttle carried across — and nothing twice. A task restarted
-    with empty state writes other volatilities, VaR and spreads after the restart, and misses or adds triggers."""
+    with empty state writes other volatilities, VaR and spreads after the restart, and misses or adds triggers.
+    For both guarantees: the kill comes once the first run's outputs have gone quiet, so at-least-once too has
+    committed everything it wrote and must write nothing twice."""
     exe = str(BACKSTOP.resolve())
     log, run_log = tmp_path / "cli.log", tmp_path / "run.log"
     config = tmp_path / "instrument-restart.yaml"
@@ -187,17 +190,26 @@ def test_instrument_state_is_rebuilt_after_kill_9(broker, tmp_path):
         "the feed must have metrics on both sides of the split and triggers after it, or the test proves nothing"
 
     group = f"irestart-{uuid.uuid4().hex[:10]}"
-    command = [exe, "run", "--brokers", broker, "--config", str(config), "--group", group]
+    command = [exe, "run", "--brokers", broker, "--config", str(config), "--group", group, "--guarantee", guarantee]
     reader = OutputReader(broker, INSTRUMENT_TOPICS, group=f"irestart-reader-{uuid.uuid4().hex[:10]}")
     second = None
 
     def ids(topic: str) -> set:
         return {parse_line(m.value).get("id") for m in reader.of(topic) if m.value}
     try:
-        produce_all(broker, feed_part(files, lambda topic, r: topic == "instruments" or r["ts"] < split))
-        run_then_kill(command, run_log, reader, lambda: settled <= ids(metrics), "the backtest's early metrics")
+        first_half = feed_part(files, lambda topic, r: topic == "instruments" or r["ts"] < split)
+        produce_all(broker, first_half)
+        ends: dict[tuple[str, int], int] = {}
+        for m in first_half:
+            if m.topic in ("quotes", "trades"):
+                ends[(m.topic, m.partition)] = max(ends.get((m.topic, m.partition), 0), m.offset + 1)
+        watch = CommittedWatch(broker, group, sorted(ends))
+        # Killed once its outputs are written and its inputs committed (at-least-once commits them only after the
+        # outputs are acknowledged, which the reader sees first).
+        run_then_kill(command, run_log, reader,
+                      lambda: settled <= ids(metrics) and all(watch.read().get(k, -1) >= v for k, v in ends.items()),
+                      "the backtest's early metrics and commit its inputs")
         produce_all(broker, feed_part(files, lambda topic, r: topic != "instruments" and r["ts"] >= split))
-        watch = CommittedWatch(broker, group, [(t, p) for t in ("quotes", "trades") for p in range(3)])
         baseline = watch.read()
         assert all(offset > 0 for offset in baseline.values()), f"the first run committed no inputs: {baseline}"
         watch.start()
