@@ -433,3 +433,29 @@ def compare_with_backtest(reader: OutputReader, expected: dict[str, dict[str, di
             problems.append(f"{topic}: {len(extra)} records the backtest does not have, e.g. {extra[:5]}")
         problems += [f"{topic}: {i} differs:\n{dict_diff(got[i], wanted[i])}" for i in differ[:3]]
     return problems
+
+
+def assigned_quotes(log: Path) -> set[int] | None:
+    """The quotes partitions in a `backstop run` log's latest assignment (None before any; empty after a revoke)."""
+    found = None
+    for line in log.read_text(errors="replace").splitlines():
+        if "partitions assigned" in line:
+            found = {int(p) for p in re.findall(r'"quotes/(\d+)@', line)}
+        elif "partitions revoked" in line:
+            found = set()
+    return found
+
+
+def wait_until_shared(logs: list[Path], procs: list[subprocess.Popen], partitions: int = 3,
+                      timeout: float = 60.0) -> None:
+    """Waits until the processes' latest assignments (from their logs) each hold some quotes partitions and
+    together all of them; fails if a process exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        shares = [assigned_quotes(log) for log in logs]
+        if all(shares) and sorted(p for share in shares for p in share) == list(range(partitions)):
+            return
+        assert all(p.poll() is None for p in procs), "a run exited:\n" + "\n".join(tail(log) for log in logs)
+        time.sleep(0.2)
+    raise AssertionError(f"the processes did not share the partitions within {timeout:.0f} s:\n"
+                         + "\n".join(tail(log) for log in logs))

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 from conftest import running_broker
-from helpers import (REPO, OutputReader, compare_with_backtest, env_path, feed_and_backtest, feed_part, free_port,
-                     parse_line, produce_all, produce_atomically, read_ndjson, stop_process, tail,
-                     without_last_close)
+from helpers import (REPO, OutputReader, compare_with_backtest, env_path, feed_and_backtest,
+                     feed_part, free_port, parse_line, produce_all, produce_atomically, read_ndjson, stop_process,
+                     tail, wait_until_shared, without_last_close)
 
 BACKSTOP = env_path("BACKSTOP")
 TIMEOUT = 90.0
@@ -35,17 +34,6 @@ pytestmark = pytest.mark.skipif(BACKSTOP is None, reason="BACKSTOP is not set (t
 def broker(tmp_path_factory):
     """A fresh broker per test: it produces its own feed into the input topics."""
     yield from running_broker(tmp_path_factory)
-
-
-def assignment(log: Path) -> set[int] | None:
-    """The quotes partitions of the process's latest assignment (None before any; empty after a revoke)."""
-    found = None
-    for line in log.read_text(errors="replace").splitlines():
-        if "partitions assigned" in line:
-            found = {int(p) for p in re.findall(r'"quotes/(\d+)@', line)}
-        elif "partitions revoked" in line:
-            found = set()
-    return found
 
 
 def test_joining_process_takes_over_a_task_with_its_state(broker, tmp_path):
@@ -83,16 +71,7 @@ def test_joining_process_takes_over_a_task_with_its_state(broker, tmp_path):
         reader.drain(quiet=2.0, timeout=10.0)
 
         start(logs[1])
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            shares = [assignment(log) for log in logs]
-            if all(shares) and sorted(p for share in shares for p in share) == [0, 1, 2]:
-                break
-            assert all(p.poll() is None for p in procs), "a run exited:\n" + "\n".join(tail(log) for log in logs)
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the processes did not share the partitions within 60 s:\n"
-                                 + "\n".join(tail(log) for log in logs))
+        wait_until_shared(logs, procs)
 
         # In one transaction: a piecemeal feed (all quotes, then all trades) would leave a task's trades at their
         # end for longer than max_idle, and the task would rightly go on without them.

@@ -13,16 +13,14 @@ the pipeline test.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from helpers import (OutputReader, Produced, compare_with_backtest, env_path, feed_and_backtest, parse_line,
-                     produce_atomically, read_ndjson, stop_process, tail, without_last_close)
+from helpers import (OutputReader, compare_with_backtest, env_path, feed_and_backtest, feed_part, parse_line,
+                     produce_atomically, read_ndjson, stop_process, tail, wait_until_shared, without_last_close)
 
 BACKSTOP = env_path("BACKSTOP")
 CONFIG = env_path("BACKSTOP_CONFIG")
@@ -32,17 +30,6 @@ COMPARED = [METRICS, TRIGGERS, "backstop-marks", "backstop-fills", "margin-calls
 
 pytestmark = pytest.mark.skipif(BACKSTOP is None or CONFIG is None,
                                 reason="BACKSTOP and BACKSTOP_CONFIG must be set (the Makefile sets both)")
-
-
-def assigned_quotes(log: Path) -> set[int] | None:
-    """The quotes partitions of the process's latest assignment (None before any)."""
-    found = None
-    for line in log.read_text(errors="replace").splitlines():
-        if "partitions assigned" in line:
-            found = {int(p) for p in re.findall(r'"quotes/(\d+)@', line)}
-        elif "partitions revoked" in line:
-            found = set()
-    return found
 
 
 def test_two_processes_write_what_one_writes(broker, tmp_path):
@@ -66,22 +53,9 @@ def test_two_processes_write_what_one_writes(broker, tmp_path):
                                                "--http-port", "0"],
                                               stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
             time.sleep(1.0)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            shares = [assigned_quotes(l) for l in logs]
-            if all(s for s in shares) and sorted(p for s in shares for p in s) == [0, 1, 2]:
-                break
-            assert all(p.poll() is None for p in procs), "a run exited:\n" + "\n".join(tail(l) for l in logs)
-            time.sleep(0.2)
-        else:
-            raise AssertionError("the two processes did not share the partitions within 60 s:\n"
-                                 + "\n".join(tail(l) for l in logs))
+        wait_until_shared(logs, procs)
 
-        produced = []
-        for topic, key in [("instruments", "symbol"), ("accounts", "account"), ("quotes", "instrument"),
-                           ("trades", "instrument")]:
-            produced += [Produced(topic, r[key].encode(), line, r) for line, r in files[topic]]
-        produce_atomically(broker, produced)
+        produce_atomically(broker, feed_part(files, lambda topic, r: True))
 
         reader = OutputReader(broker, COMPARED, group=f"scale-reader-{uuid.uuid4().hex[:10]}")
 
