@@ -43,6 +43,11 @@ public struct TopicNames: Sendable, Equatable {
         }
     }
 
+    /// The input a topic name stands for: nil when it is neither `quotes` nor `trades`.
+    public func inputKind(of topic: String) -> InputKind? {
+        topic == quotes ? .quotes : topic == trades ? .trades : nil
+    }
+
     public func name(of topic: OutputTopic) -> String { self[keyPath: Self.path(of: topic)] }
 
     /// Where the name of an output topic is kept (to rename it, as a replay's prefix does).

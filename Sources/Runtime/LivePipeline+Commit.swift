@@ -247,7 +247,7 @@ extension LivePipeline {
         let committed = try consumer.committed(assignment, timeout: timeout)
         replayEnds.removeAll()
         let names = configuration.topics
-        let replays = replayStarts(committed.filter { $0.topic == names.quotes || $0.topic == names.trades })
+        let replays = replayStarts(committed.filter { names.inputKind(of: $0.topic) != nil })
         try consumer.seek(committed.map { tp in
             if let start = replays.first(where: { $0.topic == tp.topic && $0.partition == tp.partition }) { return start }
             var tp = tp

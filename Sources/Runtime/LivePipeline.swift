@@ -387,11 +387,11 @@ public final class LivePipeline {
         let maxIdle = configuration.kafka.maxIdleMicros
         var ends: [Int64] = []
         for kind in InputKind.allCases {
-            let topic = configuration.topics.name(of: kind)
-            if nextOffset[q]?[kind.rawValue] ?? -1 >= 0, !canSkip(partition: q, kind: kind, now: now, maxIdle: maxIdle) {
+            // An input read must also have been idle for max_idle (what canSkip asks besides the end).
+            if nextOffset[q]?[kind.rawValue] ?? -1 >= 0, now - (lastArrival[q]?[kind.rawValue] ?? now) < maxIdle {
                 return nil
             }
-            guard let end = endPosition(topic, q, now: now) else { return nil }
+            guard let end = endPosition(configuration.topics.name(of: kind), q, now: now) else { return nil }
             ends.append(end)
         }
         return ends
@@ -433,14 +433,14 @@ public final class LivePipeline {
 
     func handleRebalance(_ event: RebalanceEvent) {
         let names = configuration.topics
-        let partitions = Set(event.partitions.filter { $0.topic == names.quotes || $0.topic == names.trades }.map(\.partition))
+        let inputs = event.partitions.filter { names.inputKind(of: $0.topic) != nil }
+        let partitions = Set(inputs.map(\.partition))
         let accountPartitions = Set(event.partitions.filter { $0.topic == names.accounts || $0.topic == names.fills }.map(\.partition))
         switch event.kind {
         case .assigned:
             logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
             metrics.setReady("assigned", true)
             localSources.formUnion(event.partitions.filter { $0.topic == names.quotes }.map(\.partition))
-            let inputs = event.partitions.filter { $0.topic == names.quotes || $0.topic == names.trades }
             if !inputs.isEmpty && (configuration.kafka.instrumentRestore == .replay || !parked.isEmpty) {
                 do {
                     let (kept, rest) = reattach(try committedRetrying(inputs))
@@ -503,14 +503,14 @@ public final class LivePipeline {
             let ends = parkedTask.task.processedEnds
             let mine = committed.filter { $0.partition == p }
             guard mine.count == InputKind.allCases.count, mine.allSatisfy({ tp in
-                ends[(tp.topic == names.quotes ? InputKind.quotes : .trades).rawValue] == tp.offset
+                names.inputKind(of: tp.topic).map { ends[$0.rawValue] == tp.offset } ?? false
             }) else { continue }
             stage.attach(parkedTask.task)
             nextOffset[p] = parkedTask.next
             let now = monotonicMicros()
             lastArrival[p] = [now, now]
             for tp in mine {
-                let kind: InputKind = tp.topic == names.quotes ? .quotes : .trades
+                let kind = names.inputKind(of: tp.topic)!  // checked above
                 starts.append(TopicPartition(topic: tp.topic, partition: p, offset: parkedTask.next[kind.rawValue]))
             }
             rest.removeAll { $0.partition == p }
@@ -589,7 +589,7 @@ public final class LivePipeline {
 
     /// The offset after the last message enqueued from instrument input `topic`/`partition` (−1 before any).
     private func enqueuedEnd(_ topic: String, _ partition: Int32) -> Int64 {
-        let kind: InputKind = topic == configuration.topics.quotes ? .quotes : .trades
+        guard let kind = configuration.topics.inputKind(of: topic) else { return -1 }
         return nextOffset[partition]?[kind.rawValue] ?? -1
     }
 

@@ -30,6 +30,15 @@ struct InstrumentStageTests {
         try #require(try JSONSerialization.jsonObject(with: Data(record.value)) as? [String: Any])
     }
 
+    @Test("an input topic's name maps back to its input, renamed topics included; other names to none")
+    func inputKindOfTopic() {
+        var names = TopicNames()
+        names.trades = "venue-a.trades"
+        for kind in InputKind.allCases { #expect(names.inputKind(of: names.name(of: kind)) == kind) }
+        #expect(names.inputKind(of: "trades") == nil)
+        #expect(names.inputKind(of: names.accounts) == nil)
+    }
+
     @Test("quotes and trades merge by (ts, quotes first, offset), whatever order they arrive in")
     func mergeOrder() throws {
         var stage = InstrumentStage(configuration: InstrumentStageConfiguration())
