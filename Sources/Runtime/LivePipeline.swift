@@ -1,6 +1,5 @@
 import Engine
 import Events
-import Foundation
 import Kafka
 import Margin
 public import Logging
@@ -42,15 +41,15 @@ public final class LivePipeline {
     var atEnd: [String: [Int32: (position: Int64, since: Int64)]] = [:]
     /// Per instrument task and input (2 × partition + kind), the last answer of
     /// ``canSkip(partition:kind:now:maxIdle:)`` and the loop (its `now`) it holds for.
-    private struct SkipMemo { var now: Int64 = .min; var skip = false }
-    private var skipMemo: [SkipMemo] = []
+    struct SkipMemo { var now: Int64 = .min; var skip = false }
+    var skipMemo: [SkipMemo] = []
     /// Inputs already reported as going on past records the broker held but could not yet serve.
-    private var reportedPending: Set<String> = []
+    var reportedPending: Set<String> = []
     /// Source points recorded at the last commit and not yet written to the progress topic, and the last written.
     var unpublishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
     var publishedProgress: [Int32: AccountDriver.SourcePoint] = [:]
     /// A failure inside a rebalance callback (a task's restore), raised by the run loop.
-    private var rebalanceError: (any Error)?
+    var rebalanceError: (any Error)?
     var lastArrival: [Int32: [Int64]] = [:]
     /// Per partition and input, the next offset to be enqueued (last enqueued + 1).
     var nextOffset: [Int32: [Int64]] = [:]
@@ -60,10 +59,10 @@ public final class LivePipeline {
     var replayEnds: [String: [Int32: Int64]] = [:]
     /// Instrument tasks of partitions revoked after a successful commit, kept in case the next assignment gives them
     /// back (an eager rebalance revokes everything): state, merge buffers and read positions.
-    private struct ParkedTask { var task: DetachedTask; var next: [Int64] }
-    private var parked: [Int32: ParkedTask] = [:]
+    struct ParkedTask { var task: DetachedTask; var next: [Int64] }
+    var parked: [Int32: ParkedTask] = [:]
     /// Where the partitions being assigned start (set by the rebalance handler, taken right after it).
-    private var assignmentStarts: [TopicPartition] = []
+    var assignmentStarts: [TopicPartition] = []
     /// Per source of another process, the last answer to "does the broker have more than its drained claim?":
     /// nil when the broker could not be asked.
     struct RemoteCheck { var ends: [Int64]; var at: Int64; var drained: Bool? }
@@ -315,52 +314,6 @@ public final class LivePipeline {
         metrics.set("backstop_buffered_inputs", ["stage", "account"], Double(accounts.buffered))
     }
 
-    /// Whether a task may merge past its empty input `kind` (as Kafka Streams' `max.task.idle.ms`): only when that
-    /// input has been idle for `max_idle` and its partition is at its end (librdkafka reported it after the last
-    /// message). A partition that still has data on the broker is waited for, so a fast input never runs ahead of
-    /// a slow one and makes its events late.
-    func canSkip(partition: Int32, kind: InputKind, now: Int64, maxIdle: Int64) -> Bool {
-        let slot = Int(partition) * 2 + kind.rawValue
-        if slot < skipMemo.count, skipMemo[slot].now == now { return skipMemo[slot].skip }
-        let skip = isIdleAtEnd(configuration.topics.name(of: kind), partition,
-                               lastArrival: lastArrival[partition]?[kind.rawValue], now: now, maxIdle: maxIdle)
-        if slot >= skipMemo.count { skipMemo.append(contentsOf: repeatElement(SkipMemo(), count: slot + 1 - skipMemo.count)) }
-        skipMemo[slot] = SkipMemo(now: now, skip: skip)
-        return skip
-    }
-
-    /// Whether input `topic`/`partition` has been idle for `max_idle` (never, without an arrival) and is at its end.
-    func isIdleAtEnd(_ topic: String, _ partition: Int32, lastArrival: Int64?, now: Int64, maxIdle: Int64) -> Bool {
-        guard now - (lastArrival ?? now) >= maxIdle else { return false }
-        return endPosition(topic, partition, now: now) != nil
-    }
-
-    /// How long an input at its end waits for records the broker holds but cannot serve yet (a transaction not
-    /// yet committed): 20 × `max_idle`, at least 1 s. A transaction left open longer (a producer that hangs) no
-    /// longer holds the task back.
-    var pendingWaitMicros: Int64 { max(1_000_000, 20 * configuration.kafka.maxIdleMicros) }
-
-    /// The position at which input `topic`/`partition` is at its end, or nil when it is not known to be: librdkafka
-    /// reported the end after the last message read, and the high watermark of the latest fetch response for that
-    /// partition does not lie beyond it. The second condition sees records the broker holds but does not serve
-    /// yet — those of a transaction whose markers are still being written, other partitions of which may already
-    /// have been read — so the end reported before them is not taken for the end. (A fetch from the partition's
-    /// broker carries the high watermark of every partition it leads that is being fetched; one led by another
-    /// broker, or not fetched meanwhile, may show an older one.) Records held for longer than
-    /// ``pendingWaitMicros`` since the end was reported no longer count: that transaction is left open.
-    func endPosition(_ topic: String, _ partition: Int32, now: Int64) -> Int64? {
-        guard let end = atEnd[topic]?[partition] else { return nil }
-        if let high = consumer.cachedWatermarks(topic: topic, partition: partition)?.high, high > end.position {
-            guard now - end.since >= pendingWaitMicros else { return nil }
-            if reportedPending.insert("\(topic)/\(partition)@\(end.position)").inserted {
-                logger.warning("input at its end while the broker holds records it does not serve yet: going on", metadata: [
-                    "input": "\(topic)/\(partition)", "position": "\(end.position)", "high_watermark": "\(high)",
-                ])
-            }
-        }
-        return end.position
-    }
-
     private func route(of handle: OpaquePointer, _ message: KafkaMessage) -> Route? {
         if let cached = routes[handle] { return cached }
         let topic = message.topic, names = configuration.topics
@@ -370,240 +323,6 @@ public final class LivePipeline {
             : topic == names.fills ? .account(.fills) : nil
         routes[handle] = route
         return route
-    }
-
-    /// Whether account task `partition` may go on without waiting for `accounts`: at its end and idle for
-    /// `max_idle` (as ``canSkip(partition:kind:now:maxIdle:)``).
-    private func canSkipAccounts(partition: Int32, now: Int64, maxIdle: Int64) -> Bool {
-        guard let position = accounts.position(partition, .accounts) else { return false }
-        return isIdleAtEnd(configuration.topics.accounts, partition, lastArrival: position.lastArrival, now: now, maxIdle: maxIdle)
-    }
-
-    /// Where the inputs of local instrument task `q` end (in ``InputKind`` order) when it has nothing more to
-    /// process — nothing buffered, and each input at its end (``endPosition(_:_:now:)``) and idle for `max_idle` (an
-    /// input never read: at its end) — else nil.
-    func drainedEnds(_ q: Int32, now: Int64) -> [Int64]? {
-        if let progress = stage.progress(partition: q), progress.buffered > 0 { return nil }
-        let maxIdle = configuration.kafka.maxIdleMicros
-        var ends: [Int64] = []
-        for kind in InputKind.allCases {
-            // An input read must also have been idle for max_idle (what canSkip asks besides the end).
-            if nextOffset[q]?[kind.rawValue] ?? -1 >= 0, now - (lastArrival[q]?[kind.rawValue] ?? now) < maxIdle {
-                return nil
-            }
-            guard let end = endPosition(configuration.topics.name(of: kind), q, now: now) else { return nil }
-            ends.append(end)
-        }
-        return ends
-    }
-
-    /// Whether source `q`'s claim to have drained its inputs at `ends` still holds (see ``AccountDriver``): for a
-    /// local task, it has nothing more to process and its inputs end where they did; for another process's, the
-    /// broker's high watermarks of both inputs (records of open transactions included) lie no further than `ends`.
-    /// The broker is asked at most every ``remoteCheckInterval`` per source (a synchronous call on this thread),
-    /// and a yes is trusted for that long; after a failed call the claim counts as broken for a second.
-    func stillDrained(_ q: Int32, at ends: [Int64], now: Int64) -> Bool {
-        if localSources.contains(q) { return drainedEnds(q, now: now) == ends }
-        guard ends.count == InputKind.allCases.count else { return false }
-        if let check = remoteChecks[q], check.ends == ends {
-            switch check.drained {
-            case false?: return false  // the broker had more: it never has less again
-            case true?: if now - check.at < remoteCheckInterval { return true }
-            case nil: if now - check.at < 1_000_000 { return false }
-            }
-        }
-        var drained: Bool? = true
-        for (kind, end) in zip(InputKind.allCases, ends) {
-            do {
-                let high = try watermarkProbe.watermarks(topic: configuration.topics.name(of: kind), partition: q,
-                                                         timeout: .seconds(1)).high
-                if high > end { drained = false; break }
-            } catch {
-                logger.warning("cannot ask for a source's end", metadata: ["source": "\(q)", "error": "\(error)"])
-                drained = nil
-                break
-            }
-        }
-        remoteChecks[q] = RemoteCheck(ends: ends, at: now, drained: drained)
-        return drained ?? false
-    }
-
-    /// How long an answer about another process's drained source stands: `max_idle` (at least 1 ms).
-    var remoteCheckInterval: Int64 { max(1_000, configuration.kafka.maxIdleMicros) }
-
-    func handleRebalance(_ event: RebalanceEvent) {
-        let names = configuration.topics
-        let inputs = event.partitions.filter { names.inputKind(of: $0.topic) != nil }
-        let partitions = Set(inputs.map(\.partition))
-        let accountPartitions = Set(event.partitions.filter { $0.topic == names.accounts || $0.topic == names.fills }.map(\.partition))
-        switch event.kind {
-        case .assigned:
-            logger.info("partitions assigned", metadata: ["partitions": "\(event.partitions.map(\.description))"])
-            metrics.setReady("assigned", true)
-            localSources.formUnion(event.partitions.filter { $0.topic == names.quotes }.map(\.partition))
-            if !inputs.isEmpty && (configuration.kafka.instrumentRestore == .replay || !parked.isEmpty) {
-                do {
-                    let (kept, rest) = reattach(try committedRetrying(inputs))
-                    assignmentStarts = kept + replayStarts(rest)
-                } catch {
-                    logger.error("cannot read the committed offsets of the instrument inputs", metadata: ["error": "\(error)"])
-                    rebalanceError = error
-                }
-            }
-            parked.removeAll()
-            do {
-                for p in accountPartitions.sorted() { try accounts.assign(p) }
-            } catch {
-                logger.error("account task restore failed", metadata: ["error": "\(error)"])
-                rebalanceError = error
-            }
-        case .revoked:
-            logger.info("partitions revoked", metadata: ["partitions": "\(event.partitions.map(\.description))"])
-            metrics.setReady("assigned", false)
-            do {
-                try commit()
-                for p in partitions.sorted() {
-                    if let task = stage.detach(partition: p), let next = nextOffset[p] { parked[p] = ParkedTask(task: task, next: next) }
-                }
-            } catch {
-                logger.error("commit on revoke failed", metadata: ["error": "\(error)"])
-                abortAfterFailedCommit()
-            }
-            dropTasks(instrument: partitions, account: accountPartitions)
-        case .lost:
-            logger.warning("partitions lost", metadata: ["partitions": "\(event.partitions.map(\.description))"])
-            metrics.setReady("assigned", false)
-            // The outputs held behind a commit under way derive from inputs whose offsets the group no longer
-            // takes from here: the next owner derives them again.
-            dropPendingCommit()
-            if configuration.kafka.guarantee == .exactlyOnce {
-                do {
-                    try producer.abortTransaction(timeout: timeout)
-                    try producer.beginTransaction()
-                    outputsSinceCommit = 0
-                } catch { logger.error("abort after loss failed", metadata: ["error": "\(error)"]) }
-            }
-            parked.removeAll()
-            dropTasks(instrument: partitions, account: accountPartitions)
-        }
-        for tp in event.partitions {
-            lastCommitted[TopicPartition(topic: tp.topic, partition: tp.partition)] = nil
-            atEnd[tp.topic]?[tp.partition] = nil
-        }
-    }
-
-    /// Puts back the parked tasks whose partitions are assigned again with the offsets they committed when revoked
-    /// (nobody processed them meanwhile): they go on reading where they had read. - Returns: where their inputs
-    /// start, and the committed offsets of the other partitions.
-    private func reattach(_ committed: [TopicPartition]) -> (starts: [TopicPartition], rest: [TopicPartition]) {
-        let names = configuration.topics
-        var starts: [TopicPartition] = []
-        var rest = committed
-        for (p, parkedTask) in parked.sorted(by: { $0.key < $1.key }) {
-            let ends = parkedTask.task.processedEnds
-            let mine = committed.filter { $0.partition == p }
-            guard mine.count == InputKind.allCases.count, mine.allSatisfy({ tp in
-                names.inputKind(of: tp.topic).map { ends[$0.rawValue] == tp.offset } ?? false
-            }) else { continue }
-            stage.attach(parkedTask.task)
-            nextOffset[p] = parkedTask.next
-            let now = monotonicMicros()
-            lastArrival[p] = [now, now]
-            for tp in mine {
-                let kind = names.inputKind(of: tp.topic)!  // checked above
-                starts.append(TopicPartition(topic: tp.topic, partition: p, offset: parkedTask.next[kind.rawValue]))
-            }
-            rest.removeAll { $0.partition == p }
-            logger.info("instrument task kept across the rebalance", metadata: [
-                "partition": "\(p)", "next": "\(parkedTask.next)",
-            ])
-        }
-        return (starts, rest)
-    }
-
-    /// `kafka.instrument_restore: replay`: for the instrument inputs with a committed offset, records it as the
-    /// end of their replay and returns them starting from the beginning of their partitions. Their task rebuilds
-    /// its state from every input retained, writing nothing for inputs below the committed offsets (their outputs
-    /// are committed already) and committing no offset below them.
-    func replayStarts(_ committed: [TopicPartition]) -> [TopicPartition] {
-        guard configuration.kafka.instrumentRestore == .replay else { return [] }
-        var starts: [TopicPartition] = []
-        for tp in committed where tp.offset > 0 {
-            replayEnds[tp.topic, default: [:]][tp.partition] = tp.offset
-            starts.append(TopicPartition(topic: tp.topic, partition: tp.partition, offset: KafkaOffset.beginning))
-        }
-        if !starts.isEmpty {
-            logger.info("instrument tasks replay their inputs to rebuild their state", metadata: [
-                "until": "\(starts.map { "\($0.topic)/\($0.partition)@\(replayEnds[$0.topic]![$0.partition]!)" })",
-            ])
-        }
-        return starts
-    }
-
-    /// The committed offsets of `partitions`, asked again a few times while the broker cannot give them (one
-    /// may be part of a transaction still being committed).
-    private func committedRetrying(_ partitions: [TopicPartition]) throws -> [TopicPartition] {
-        for _ in 0..<10 {
-            let result = Result { () throws(KafkaError) in try consumer.committed(partitions, timeout: timeout) }
-            guard case .failure(let error) = result else { return try result.get() }
-            logger.warning("committed offsets not readable yet; asking again", metadata: ["error": "\(error)"])
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        return try consumer.committed(partitions, timeout: timeout)
-    }
-
-    func takeAssignmentStarts() -> [TopicPartition] {
-        defer { assignmentStarts = [] }
-        return assignmentStarts
-    }
-
-    /// Whether instrument task `q` is replaying its inputs.
-    func isReplaying(_ q: Int32) -> Bool {
-        replayEnds[configuration.topics.quotes]?[q] != nil || replayEnds[configuration.topics.trades]?[q] != nil
-    }
-
-    /// Whether an output derives from an input being replayed below its committed offset.
-    func isReplayed(_ origin: Origin) -> Bool {
-        guard let end = replayEnds[origin.topic]?[origin.partition] else { return false }
-        return origin.offset < end
-    }
-
-    /// The offsets to commit, without those of inputs still being replayed (their committed offsets stand); a
-    /// replay that reached its end is over.
-    func withoutReplayed(_ offsets: [TopicPartition]) -> [TopicPartition] {
-        guard !replayEnds.isEmpty else { return offsets }
-        return offsets.filter { tp in
-            guard let end = replayEnds[tp.topic]?[tp.partition] else { return true }
-            // Also over when everything read is processed and the partition ends at or past it: the offsets left
-            // below it hold no records (transaction markers).
-            guard tp.offset >= end || (atEnd[tp.topic]?[tp.partition]?.position ?? .min) >= end
-                    && enqueuedEnd(tp.topic, tp.partition) == tp.offset else { return false }
-            replayEnds[tp.topic]![tp.partition] = nil
-            if replayEnds[tp.topic]!.isEmpty { replayEnds[tp.topic] = nil }
-            logger.info("instrument input replayed; its task's state is rebuilt", metadata: [
-                "input": "\(tp.topic)/\(tp.partition)", "offset": "\(end)",
-            ])
-            return true
-        }
-    }
-
-    /// The offset after the last message enqueued from instrument input `topic`/`partition` (−1 before any).
-    private func enqueuedEnd(_ topic: String, _ partition: Int32) -> Int64 {
-        guard let kind = configuration.topics.inputKind(of: topic) else { return -1 }
-        return nextOffset[partition]?[kind.rawValue] ?? -1
-    }
-
-    /// Drops the tasks (and state) of partitions this member no longer owns.
-    private func dropTasks(instrument partitions: Set<Int32>, account accountPartitions: Set<Int32>) {
-        for p in partitions {
-            replayEnds[configuration.topics.quotes]?[p] = nil
-            replayEnds[configuration.topics.trades]?[p] = nil
-        }
-        replayEnds = replayEnds.filter { !$0.value.isEmpty }
-        stage.remove(partitions: Array(partitions))
-        for p in partitions { nextOffset[p] = nil; lastArrival[p] = nil }
-        localSources.subtract(partitions)
-        for p in accountPartitions { accounts.remove(p) }
     }
 
     private func report() {
