@@ -34,10 +34,12 @@ public struct InstrumentStage: Sendable {
     public let configuration: InstrumentStageConfiguration
     /// Reference data, a global table keyed by symbol.
     public private(set) var instruments: [String: Instrument] = [:]
-    var tasks: [Int32: InstrumentTask] = [:]
-    /// Per partition, the largest `ts` of each input enqueued (not rejected): beside the tasks, not in them, so the
-    /// per-input ``fallbackTs(partition:kind:)`` reads two integers instead of copying a task out of the dictionary.
-    private var lastTs: [Int32: InputTimes] = [:]
+    /// The tasks by partition (an array: partitions are small numbers from 0, and an input finds its task by
+    /// index, not by hashing).
+    private var slots: [InstrumentTask?] = []
+    /// Per partition, the largest `ts` of each input enqueued (not rejected), nil without a task: beside the tasks,
+    /// not in them, so the per-input ``fallbackTs(partition:kind:)`` reads two integers, not a task.
+    private var lastTs: [InputTimes?] = []
     /// Rejected inputs by reason, since start.
     public private(set) var rejectedByReason: [RejectReason: Int] = [:]
     /// The instrument symbols of the inputs decoded for the stage (``PendingInput/decode(kind:origin:key:value:fallbackTs:symbols:)``),
@@ -50,64 +52,87 @@ public struct InstrumentStage: Sendable {
     public mutating func apply(instrument: Instrument?, symbol: String) {
         instruments[symbol] = instrument
         let multiplier = instrument?.multiplier ?? 1
-        for p in tasks.keys { tasks[p]!.setReference(multiplier, known: instrument != nil, for: symbol) }
+        for p in slots.indices where slots[p] != nil {
+            slots[p]!.setReference(multiplier, known: instrument != nil, for: symbol)
+        }
     }
 
-    /// The partitions that have tasks.
-    public var partitions: [Int32] { tasks.keys.sorted() }
+    /// The partitions that have tasks, in increasing order.
+    public var partitions: [Int32] { slots.indices.filter { slots[$0] != nil }.map { Int32($0) } }
 
     /// Drops the tasks (and state) of `partitions`, as on a revoke.
     public mutating func remove(partitions: [Int32]) {
-        for p in partitions {
-            tasks[p] = nil
-            lastTs[p] = nil
+        for p in partitions where Int(p) < slots.count {
+            slots[Int(p)] = nil
+            lastTs[Int(p)] = nil
         }
+    }
+
+    /// The task of `partition`, if it has one.
+    private func task(_ partition: Int32) -> InstrumentTask? {
+        partition >= 0 && Int(partition) < slots.count ? slots[Int(partition)] : nil
+    }
+
+    /// The tasks, in partition order.
+    private var tasks: some Sequence<InstrumentTask> { slots.lazy.compactMap { $0 } }
+
+    /// The slot of `partition`, made if the array is short of it.
+    private mutating func slot(_ partition: Int32) -> Int {
+        precondition(partition >= 0, "partition \(partition) is negative")
+        let p = Int(partition)
+        if p >= slots.count {
+            slots.append(contentsOf: repeatElement(nil, count: p + 1 - slots.count))
+            lastTs.append(contentsOf: repeatElement(nil, count: p + 1 - lastTs.count))
+        }
+        return p
     }
 
     /// Takes the task of `partition` out of the stage, with its merge buffers and state: it processes nothing until
     /// put back with ``attach(_:)``. nil when the partition has no task.
     public mutating func detach(partition: Int32) -> DetachedTask? {
-        guard let task = tasks.removeValue(forKey: partition) else { return nil }
-        return DetachedTask(task: task, lastTs: lastTs.removeValue(forKey: partition))
+        guard let task = task(partition) else { return nil }
+        let detached = DetachedTask(task: task, lastTs: lastTs[Int(partition)])
+        slots[Int(partition)] = nil
+        lastTs[Int(partition)] = nil
+        return detached
     }
 
     /// Puts back a task taken out by ``detach(partition:)``, its instruments' reference data brought up to date.
     public mutating func attach(_ detached: DetachedTask) {
         var task = detached.task
-        for symbol in task.instruments.keys {
+        for symbol in task.symbols.symbols {
             let instrument = instruments[symbol]
             task.setReference(instrument?.multiplier ?? 1, known: instrument != nil, for: symbol)
         }
-        tasks[task.partition] = task
-        lastTs[task.partition] = detached.lastTs
+        let p = slot(task.partition)
+        slots[p] = task
+        lastTs[p] = detached.lastTs
     }
 
     /// The merge-time fallback for an input of `kind` on `partition` that has no usable `ts`.
     public func fallbackTs(partition: Int32, kind: InputKind) -> Int64 {
-        lastTs[partition]?[kind] ?? Int64.min
+        partition >= 0 && Int(partition) < lastTs.count ? lastTs[Int(partition)]?[kind] ?? Int64.min : Int64.min
     }
 
     /// Buffers one input for its task (moved in, not copied).
     public mutating func enqueue(_ input: consuming PendingInput, partition: Int32) {
-        let index: Dictionary<Int32, InstrumentTask>.Index
-        if let found = tasks.index(forKey: partition) {
-            index = found
-        } else {
-            tasks[partition] = InstrumentTask(partition: partition)
-            index = tasks.index(forKey: partition)!
+        let p = slot(partition)
+        if slots[p] == nil {
+            slots[p] = InstrumentTask(partition: partition)
+            lastTs[p] = InputTimes()
         }
-        if case .rejected = input.payload {} else { lastTs[partition, default: InputTimes()].merge(input.ts, of: input.kind) }
-        tasks.values[index].enqueue(input)
+        if case .rejected = input.payload {} else { lastTs[p]!.merge(input.ts, of: input.kind) }
+        slots[p]!.enqueue(input)
     }
 
     /// Instruments with state, across tasks.
-    public var instrumentCount: Int { tasks.values.reduce(0) { $0 + $1.instruments.count } }
+    public var instrumentCount: Int { tasks.reduce(0) { $0 + $1.states.count } }
 
     /// Active triggers by rule and severity (the built-in `stale-market` included), across tasks.
     public func activeTriggers() -> [String: [Int: Int]] {
         var result: [String: [Int: Int]] = [:]
-        for task in tasks.values {
-            for state in task.instruments.values {
+        for task in tasks {
+            for state in task.states {
                 if state.isStale { result[staleMarketRule, default: [:]][1, default: 0] += 1 }
                 for (r, tracker) in state.triggers.enumerated() {
                     if let severity = tracker?.severity, severity > 0 {
@@ -122,35 +147,35 @@ public struct InstrumentStage: Sendable {
     /// The task of `partition`: its event time (greatest `ts` processed; `Int64.min` before any), the inputs it
     /// holds unprocessed, and how many it has processed. nil when the partition has no task.
     public func progress(partition: Int32) -> (eventTime: Int64, buffered: Int, processed: Int64)? {
-        tasks[partition].map { ($0.eventTime, $0.buffered, $0.processedCount) }
+        task(partition).map { ($0.eventTime, $0.buffered, $0.processedCount) }
     }
 
     /// Inputs buffered but not yet processed.
-    public var buffered: Int { tasks.values.reduce(0) { $0 + $1.buffered } }
+    public var buffered: Int { tasks.reduce(0) { $0 + $1.buffered } }
 
     /// Processes every buffered input that the merge order allows, task by task in partition order.
     /// - Parameter canSkip: whether the task of `partition` may go on without waiting for input of `kind` when
     ///   that input's buffer is empty (its source is exhausted, or idle for `max_idle` in live mode).
     public mutating func drain(canSkip: (Int32, InputKind) -> Bool, emit: (OutputRecord) -> Void) {
         let context = TaskContext(configuration: configuration, instruments: instruments)
-        for p in tasks.keys.sorted() {
-            tasks[p]!.drain(context: context, canSkip: { canSkip(p, $0) }, emit: emit)
+        for p in slots.indices where slots[p] != nil {
+            slots[p]!.drain(context: context, canSkip: { canSkip(Int32(p), $0) }, emit: emit)
         }
-        for p in tasks.keys.sorted() { tasks[p]!.takeRejected(into: &rejectedByReason) }
+        for p in slots.indices where slots[p] != nil { slots[p]!.takeRejected(into: &rejectedByReason) }
     }
 
     /// Closes every open interval (end of a backtest or a bounded replay), in partition then symbol order.
     public mutating func closeAll(emit: (OutputRecord) -> Void) {
         let context = TaskContext(configuration: configuration, instruments: instruments)
-        for p in tasks.keys.sorted() { tasks[p]!.closeAll(context: context, emit: emit) }
+        for p in slots.indices where slots[p] != nil { slots[p]!.closeAll(context: context, emit: emit) }
     }
 
     /// Per input topic and partition, the next offset to read: everything before it has been processed.
     public func processedOffsets() -> [(kind: InputKind, partition: Int32, nextOffset: Int64)] {
         var result: [(InputKind, Int32, Int64)] = []
-        for p in tasks.keys.sorted() {
+        for task in tasks {
             for kind in InputKind.allCases {
-                if let offset = tasks[p]!.processedOffset[kind.rawValue] { result.append((kind, p, offset + 1)) }
+                if let offset = task.processedOffset[kind.rawValue] { result.append((kind, task.partition, offset + 1)) }
             }
         }
         return result
@@ -202,13 +227,19 @@ struct TaskContext {
 /// One partition's merge buffers and instrument states.
 struct InstrumentTask: Sendable {
     let partition: Int32
-    var queues: [FIFO<PendingInput>] = [FIFO(), FIFO()]
+    var quotes = FIFO<PendingInput>()
+    var trades = FIFO<PendingInput>()
     var processedOffset: [Int64?] = [nil, nil]
     /// Inputs processed since the task began.
     var processedCount: Int64 = 0
     /// The task's event time: the largest `ts` merged so far.
     var eventTime = Int64.min
-    var instruments: [String: InstrumentState] = [:]
+    /// The instruments' states, by their numbers in ``symbols``.
+    var states: [InstrumentState] = []
+    /// The instruments with state, numbered as ``states`` holds them.
+    var symbols = SymbolNumbers()
+    /// The numbers of the states in symbol order (for the outputs that go through every instrument).
+    var symbolOrder: [Int] = []
     /// The task's next event time at which to look for stale markets (every W of event time).
     var nextStaleCheck = Int64.min
     /// First input time of instruments missing from the reference data.
@@ -219,22 +250,25 @@ struct InstrumentTask: Sendable {
 
     init(partition: Int32) { self.partition = partition }
 
-    var buffered: Int { queues[0].count + queues[1].count }
+    var buffered: Int { quotes.count + trades.count }
 
     mutating func enqueue(_ input: consuming PendingInput) {
-        queues[input.kind.rawValue].append(input)
+        switch input.kind {
+        case .quotes: quotes.append(input)
+        case .trades: trades.append(input)
+        }
     }
 
     mutating func setReference(_ multiplier: Double, known: Bool, for symbol: String) {
-        guard let index = instruments.index(forKey: symbol) else { return }
-        instruments.values[index].metrics.multiplier = multiplier
-        instruments.values[index].isKnown = known
+        guard let index = symbols.number(of: symbol).map(Int.init) else { return }
+        states[index].metrics.multiplier = multiplier
+        states[index].isKnown = known
     }
 
     mutating func drain(context: TaskContext, canSkip: (InputKind) -> Bool, emit: (OutputRecord) -> Void) {
         while true {
-            let q = queues[0].firstMergeKey
-            let t = queues[1].firstMergeKey
+            let q = quotes.firstMergeKey
+            let t = trades.firstMergeKey
             let next: InputKind
             switch (q, t) {
             case let (q?, t?): next = q < t ? .quotes : .trades
@@ -242,7 +276,7 @@ struct InstrumentTask: Sendable {
             case (nil, .some): guard canSkip(.quotes) else { return }; next = .trades
             case (nil, nil): return
             }
-            let input = queues[next.rawValue].removeFirst()
+            let input = next == .quotes ? quotes.removeFirst() : trades.removeFirst()
             process(input, context: context, emit: emit)
             processedOffset[next.rawValue] = input.offset
             processedCount += 1
@@ -257,24 +291,24 @@ struct InstrumentTask: Sendable {
             rejectedCounts[rejected.error.reason, default: 0] += 1
             emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
         case .quote(let quote):
-            // One hash of the symbol per input: the state's index serves the reference-data check too.
-            let found = instruments.index(forKey: quote.instrument)
+            // One look-up of the symbol per input: the state's index serves the reference-data check too.
+            let found = symbols.number(of: quote.instrument).map(Int.init)
             if let error = admit(ts: quote.ts, symbol: quote.instrument, state: found, context: context) {
                 return reject(input, symbol: quote.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, quote.ts)
             let index = stateIndex(quote.instrument, found: found, ts: quote.ts, origin: origin, context: context)
-            // Through the dictionary's modify accessor: the state is updated in place, never copied.
-            instruments.values[index].apply(quote: quote, origin: origin, context: context, emit: emit)
+            // Through the array's modify accessor: the state is updated in place, never copied.
+            states[index].apply(quote: quote, origin: origin, context: context, emit: emit)
         case .trade(let trade):
-            let found = instruments.index(forKey: trade.instrument)
+            let found = symbols.number(of: trade.instrument).map(Int.init)
             if let error = admit(ts: trade.ts, symbol: trade.instrument, state: found, context: context)
                 ?? deduplicate(trade, context: context) {
                 return reject(input, symbol: trade.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, trade.ts)
             let index = stateIndex(trade.instrument, found: found, ts: trade.ts, origin: origin, context: context)
-            instruments.values[index].apply(trade: trade, origin: origin, context: context, emit: emit)
+            states[index].apply(trade: trade, origin: origin, context: context, emit: emit)
         }
         checkStale(origin: origin, context: context, emit: emit)
     }
@@ -283,7 +317,7 @@ struct InstrumentTask: Sendable {
     /// reference data past `unknown_grace`. `state`: the instrument's state, whose ``InstrumentState/isKnown``
     /// answers for the reference data without a lookup. - Returns: the rejection, if any.
     private mutating func admit(
-        ts: Int64, symbol: String, state: Dictionary<String, InstrumentState>.Index?, context: TaskContext
+        ts: Int64, symbol: String, state: Int?, context: TaskContext
     ) -> DecodeError? {
         let lateness = context.configuration.allowedLatenessMicros
         if eventTime != Int64.min, ts < eventTime - lateness {
@@ -291,7 +325,7 @@ struct InstrumentTask: Sendable {
                 + "(allowed lateness \(lateness) µs)")
         }
         if !context.instruments.isEmpty,
-           !(state.map { instruments.values[$0].isKnown } ?? (context.instruments[symbol] != nil)) {
+           !(state.map { states[$0].isKnown } ?? (context.instruments[symbol] != nil)) {
             let since = unknownSince[symbol] ?? ts
             unknownSince[symbol] = since
             if ts - since > context.configuration.unknownGraceMicros {
@@ -329,33 +363,31 @@ struct InstrumentTask: Sendable {
         guard eventTime != Int64.min, eventTime >= nextStaleCheck else { return }
         let w = context.configuration.metrics.intervalMicros
         nextStaleCheck = floorDiv(eventTime, w) * w + w
-        for symbol in instruments.keys.sorted() {
-            let index = instruments.index(forKey: symbol)!
-            instruments.values[index].checkStale(at: eventTime, origin: origin, context: context, emit: emit)
+        for index in symbolOrder {
+            states[index].checkStale(at: eventTime, origin: origin, context: context, emit: emit)
         }
     }
 
     /// The index of the instrument's state (`found`, when it has one), created on first sight; records the input
     /// as its latest.
     private mutating func stateIndex(
-        _ symbol: String, found: Dictionary<String, InstrumentState>.Index?, ts: Int64, origin: Origin,
-        context: TaskContext
-    ) -> Dictionary<String, InstrumentState>.Index {
+        _ symbol: String, found: Int?, ts: Int64, origin: Origin, context: TaskContext
+    ) -> Int {
         if let found {
-            instruments.values[found].lastOrigin = origin
+            states[found].lastOrigin = origin
             return found
         }
-        instruments[symbol] = InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin,
-                                              rules: context.configuration.triggers, firstTs: ts,
-                                              isKnown: context.instruments[symbol] != nil)
-        return instruments.index(forKey: symbol)!
+        let index = Int(symbols.insert(symbol))
+        assert(index == states.count, "a state for every numbered symbol")
+        states.append(InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin,
+                                      rules: context.configuration.triggers, firstTs: ts,
+                                      isKnown: context.instruments[symbol] != nil))
+        symbolOrder = symbols.symbols.indices.sorted { symbols.symbols[$0] < symbols.symbols[$1] }
+        return index
     }
 
     mutating func closeAll(context: TaskContext, emit: (OutputRecord) -> Void) {
-        for symbol in instruments.keys.sorted() {
-            let index = instruments.index(forKey: symbol)!
-            instruments.values[index].close(context: context, emit: emit)
-        }
+        for index in symbolOrder { states[index].close(context: context, emit: emit) }
     }
 
     mutating func takeRejected(into totals: inout [RejectReason: Int]) {

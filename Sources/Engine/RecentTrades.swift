@@ -1,3 +1,5 @@
+import Events
+
 /// The trades a task merged within the de-duplication window (SPEC §8 `dedup_window`): for each (instrument, id)
 /// the `ts` of its latest merge, forgotten in merge order once older than the window.
 ///
@@ -25,7 +27,7 @@ struct RecentTrades: Sendable {
     private let seed = UInt64.random(in: .min ... .max)
 
     /// Instrument symbols seen, numbered in order of first sight (a task has few).
-    private var symbols: [String: UInt32] = [:]
+    private var symbols = SymbolNumbers()
     /// Entries in merge order: `count` of them from `head`, wrapping; capacity is a power of two (or zero).
     private var ring: [Entry?] = []
     private var head = 0
@@ -57,20 +59,14 @@ struct RecentTrades: Sendable {
 
     /// The `ts` of the latest remembered merge of (instrument, id), if any.
     func lastTs(instrument: String, id: String) -> Int64? {
-        guard count > 0, let number = symbols[instrument] else { return nil }
+        guard count > 0, let number = symbols.number(of: instrument).map(UInt32.init) else { return nil }
         let slot = find(instrument: number, id: id, hash: keyHash(instrument: number, id: id))
         return index[slot] >= 0 ? ring[Int(index[slot])]!.ts : nil
     }
 
     /// Remembers a merge of (instrument, id) at `ts`, which becomes the key's latest (its newest entry).
     mutating func insert(instrument: String, id: String, ts: Int64) {
-        let number: UInt32
-        if let known = symbols[instrument] {
-            number = known
-        } else {
-            number = UInt32(symbols.count)
-            symbols[instrument] = number
-        }
+        let number = UInt32(symbols.insert(instrument))
         if count == ring.count { grow() }
         let position = (head + count) & (ring.count - 1)
         let hash = keyHash(instrument: number, id: id)

@@ -75,7 +75,7 @@ public struct SymbolTable: Sendable {
 
     /// The bytes eight at a time (the last eight overlapping the word before), each word folded in by a multiply
     /// (from the seed), then MurmurHash3's finalizer, so that every bit depends on every byte.
-    @inline(__always) private static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+    @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
         var h = seed ^ UInt64(truncatingIfNeeded: bytes.count) &* 0x9E37_79B9_7F4A_7C15
         let n = bytes.count
         if let base = bytes.baseAddress, n >= 8 {
@@ -112,5 +112,71 @@ public struct SymbolTable: Sendable {
         }
         symbols = newSymbols
         hashes = newHashes
+    }
+}
+
+/// Symbols numbered 0, 1, 2, … in order of first sight: a map from symbol to a small number, for state kept in
+/// arrays. Open addressing (linear probing, at most half full) with ``SymbolTable``'s hash — one pass over a
+/// symbol's bytes, where `Dictionary` runs SipHash over them — and a symbol the table handed out compares equal to
+/// the kept one by its storage first.
+///
+/// - Complexity: O(symbol length) expected per lookup and insertion.
+public struct SymbolNumbers: Sendable {
+    /// The symbols by number.
+    public private(set) var symbols: [String] = []
+    /// Numbers by slot (-1 where empty; a power of two of them, or none yet), with each symbol's hash beside it.
+    private var slots: [Int32] = []
+    private var hashes: [UInt64] = []
+    /// Mixed into every hash: chosen per map, so that no input can be crafted to collide in it.
+    private let seed: UInt64
+
+    public init() { seed = .random(in: .min ... .max) }
+
+    public var count: Int { symbols.count }
+
+    /// The number of `symbol`, nil if it has none.
+    @inline(__always) public func number(of symbol: String) -> Int32? {
+        guard !slots.isEmpty else { return nil }
+        let hash = Self.hash(symbol, seed: seed)
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while case let number = slots[slot], number >= 0 {
+            if hashes[slot] == hash, symbols[Int(number)] == symbol { return number }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+
+    /// The number of `symbol`, given the next one if it has none.
+    public mutating func insert(_ symbol: String) -> Int32 {
+        if let number = number(of: symbol) { return number }
+        precondition(symbols.count < Int(Int32.max), "too many symbols")
+        if 2 * (symbols.count + 1) > slots.count { grow() }
+        let number = Int32(symbols.count)
+        symbols.append(symbol)
+        place(number, hash: Self.hash(symbol, seed: seed))
+        return number
+    }
+
+    private mutating func place(_ number: Int32, hash: UInt64) {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot] >= 0 { slot = (slot + 1) & mask }
+        slots[slot] = number
+        hashes[slot] = hash
+    }
+
+    /// Doubles the slots (16 at first) and places every symbol again.
+    private mutating func grow() {
+        let size = max(16, slots.count * 2)
+        slots = Array(repeating: -1, count: size)
+        hashes = Array(repeating: 0, count: size)
+        for (number, symbol) in symbols.enumerated() { place(Int32(number), hash: Self.hash(symbol, seed: seed)) }
+    }
+
+    @inline(__always) private static func hash(_ symbol: String, seed: UInt64) -> UInt64 {
+        if let hash = symbol.utf8.withContiguousStorageIfAvailable({ SymbolTable.hash($0, seed: seed) }) { return hash }
+        var copy = symbol
+        return copy.withUTF8 { SymbolTable.hash($0, seed: seed) }
     }
 }
