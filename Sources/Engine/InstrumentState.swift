@@ -40,7 +40,14 @@ struct InstrumentState: Sendable {
     }
 
     mutating func apply(quote: Quote, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
-        if let closed = metrics.apply(quote: quote) { emitClose(closed, origin: origin, context: context, emit: emit) }
+        // The trackers move out of the state while the handler, called amid the metrics' update, updates them.
+        var trackers = triggers
+        triggers = []
+        let key = key
+        metrics.apply(quote: quote) {
+            Self.emitClose($0, key: key, triggers: &trackers, origin: origin, context: context, emit: emit)
+        }
+        triggers = trackers
         let previous = lastQuoteTs
         lastQuoteTs = quote.ts
         if isStale {
@@ -55,7 +62,13 @@ struct InstrumentState: Sendable {
     }
 
     mutating func apply(trade: Trade, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
-        if let closed = metrics.apply(trade: trade) { emitClose(closed, origin: origin, context: context, emit: emit) }
+        var trackers = triggers
+        triggers = []
+        let key = key
+        metrics.apply(trade: trade) {
+            Self.emitClose($0, key: key, triggers: &trackers, origin: origin, context: context, emit: emit)
+        }
+        triggers = trackers
         for fill in FillRecord.fills(of: trade) {
             var record = OutputRecord(topic: .fills, key: Array(fill.account.utf8), value: fill.encoded(), origin: origin)
             record.fill = fill
@@ -66,7 +79,9 @@ struct InstrumentState: Sendable {
 
     /// Closes the open interval at the end of the input.
     mutating func close(context: TaskContext, emit: (OutputRecord) -> Void) {
-        if let record = metrics.close() { emitClose(record, origin: lastOrigin, context: context, emit: emit) }
+        if let record = metrics.close() {
+            Self.emitClose(record, key: key, triggers: &triggers, origin: lastOrigin, context: context, emit: emit)
+        }
     }
 
     /// Activates `stale-market` when there has been no quote for `stale_after` of the task's event time.
@@ -81,7 +96,10 @@ struct InstrumentState: Sendable {
     }
 
     /// A metrics record, then the trigger events it causes, in rule order.
-    private mutating func emitClose(_ record: LiquidityRecord, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+    private static func emitClose(
+        _ record: borrowing LiquidityRecord, key: [UInt8], triggers: inout [TriggerTracker?], origin: Origin,
+        context: TaskContext, emit: (OutputRecord) -> Void
+    ) {
         emit(OutputRecord(topic: .liquidityMetrics, key: key, value: record.encoded(), origin: origin))
         let rules = context.configuration.triggers
         for r in rules.indices where triggers[r] != nil {

@@ -52,7 +52,15 @@ public struct InstrumentMetrics: Sendable {
 
     /// Merges a quote. - Returns: the record of the interval this event closed, if any.
     public mutating func apply(quote: Quote) -> LiquidityRecord? {
-        let closed = advance(to: quote.ts)
+        var closed: LiquidityRecord?
+        apply(quote: quote) { closed = $0 }
+        return closed
+    }
+
+    /// Merges a quote, handing `onClose` the record of the interval it closes, if any: the record (large) goes to
+    /// the handler where it is built, and an event that closes nothing — most — moves no record at all.
+    public mutating func apply(quote: Quote, onClose: (borrowing LiquidityRecord) -> Void) {
+        advance(to: quote.ts, onClose: onClose)
         if hasQuote {
             interval.addSpreadTime(spread: spreadBps(latestQuote), from: max(latestQuote.ts, intervalStart!), to: quote.ts)
         }
@@ -68,12 +76,18 @@ public struct InstrumentMetrics: Sendable {
             bucket.lowMid = min(bucket.lowMid, mid)
             bucket.spreads.add(relativeSpread)
         }
-        return closed
     }
 
     /// Merges a trade. - Returns: the record of the interval this event closed, if any.
     public mutating func apply(trade: Trade) -> LiquidityRecord? {
-        let closed = advance(to: trade.ts)
+        var closed: LiquidityRecord?
+        apply(trade: trade) { closed = $0 }
+        return closed
+    }
+
+    /// Merges a trade, handing `onClose` the record of the interval it closes, if any.
+    public mutating func apply(trade: Trade, onClose: (borrowing LiquidityRecord) -> Void) {
+        advance(to: trade.ts, onClose: onClose)
         interval.addTrade(trade, multiplier: multiplier, mid: hasQuote ? latestQuote.mid : nil)
         let notional = trade.price * trade.size * multiplier
         lookback.withBucket(at: trade.ts) { bucket in
@@ -89,7 +103,6 @@ public struct InstrumentMetrics: Sendable {
         earlierTrades = previousTrades
         previousTrades = (trade.ts, trade.price)
         vpinState.add(size: trade.size, side: trade.side)
-        return closed
     }
 
     /// Closes the open interval at the end of the input. - Returns: its record, if it held any event.
@@ -100,13 +113,11 @@ public struct InstrumentMetrics: Sendable {
         return record
     }
 
-    /// Closes the current interval if `ts` is past it, and opens the interval holding `ts`. Inlined, so that the
-    /// record (large) is built where the caller returns it, not copied there.
+    /// Closes the current interval if `ts` is past it (its record to `onClose`), and opens the interval holding `ts`.
     @inline(__always)
-    private mutating func advance(to ts: Int64) -> LiquidityRecord? {
-        var closed: LiquidityRecord?
+    private mutating func advance(to ts: Int64, onClose: (borrowing LiquidityRecord) -> Void) {
         if intervalStart != nil, ts >= intervalEnd {
-            closed = closeInterval()
+            onClose(closeInterval())
             intervalStart = nil
         }
         if intervalStart == nil {
@@ -116,7 +127,6 @@ public struct InstrumentMetrics: Sendable {
             intervalEnd = start + w
             interval = IntervalAccumulator()
         }
-        return closed
     }
 
     private mutating func closeInterval() -> LiquidityRecord {
