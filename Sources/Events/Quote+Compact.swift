@@ -259,6 +259,32 @@ struct CompactScanner {
         return Decimal(mantissa: mantissa, fractionDigits: fractionDigits, negative: negative)
     }
 
+    /// Whether a number of ``number()``'s form is positive (nil: not of that form; the position is then past it, as
+    /// after ``decimal()``): the same reading, with a nonzero digit sought instead of the digits' value.
+    @inline(__always) mutating func isPositiveDecimal() -> Bool? {
+        guard i < n else { return nil }
+        let negative = p[i] == UInt8(ascii: "-")
+        let start = i &+ (negative ? 1 : 0)
+        guard start + 17 <= n else { return decimalNearEnd().map { !$0.negative && $0.mantissa > 0 } }
+        let whole = Self.load(p + start)
+        let wholeDigits = Self.leadingDigits(whole)
+        let hasFraction = p[start &+ wholeDigits] == UInt8(ascii: ".")
+        let fraction = Self.load(p + (start &+ wholeDigits &+ 1))
+        let fractionDigits = hasFraction ? Self.leadingDigits(fraction) : 0
+        guard wholeDigits > 0, wholeDigits < 8, fractionDigits < 8, fractionDigits > 0 || !hasFraction else { return nil }
+        let end = start &+ wholeDigits &+ (hasFraction ? 1 &+ fractionDigits : 0)
+        guard p[end] | 0x20 != UInt8(ascii: "e") else { return nil }
+        i = end
+        // A digit byte's low four bits are its value: the digits are all zero exactly when those bits are.
+        let digits = (whole & Self.lowBytes(wholeDigits)) | (fraction & Self.lowBytes(fractionDigits))
+        return !negative && digits & 0x0F0F_0F0F_0F0F_0F0F != 0
+    }
+
+    /// A mask of the low `count` (0…7) bytes of a word.
+    @inline(__always) static func lowBytes(_ count: Int) -> UInt64 {
+        (UInt64(1) &<< UInt64(truncatingIfNeeded: 8 &* count)) &- 1
+    }
+
     /// ``decimal()`` within 17 bytes of the end, a byte at a time.
     private mutating func decimalNearEnd() -> Decimal? {
         let negative = p[i] == UInt8(ascii: "-")
@@ -342,16 +368,18 @@ struct CompactScanner {
             if spaced { skipSpaces() }
             guard take(UInt8(ascii: ",")) else { return nil }
             if spaced { skipSpaces() }
-            guard let size = decimal() else { return nil }
+            let scaled = price.scaled
+            if best == nil {
+                guard let size = decimal(), !size.negative, size.mantissa > 0 else { return nil }
+                best = BookLevel(price: price.value, size: size.value)
+            } else {
+                // Past the best level a size is only checked, not valued.
+                guard isPositiveDecimal() == true else { return nil }
+                if descending ? scaled >= previous : scaled <= previous { return nil }
+            }
+            guard !price.negative, scaled > 0 else { return nil }
             if spaced { skipSpaces() }
             guard take(UInt8(ascii: "]")) else { return nil }
-            let scaled = price.scaled
-            guard !price.negative, !size.negative, scaled > 0, size.mantissa > 0 else { return nil }
-            if best == nil {
-                best = BookLevel(price: price.value, size: size.value)
-            } else if descending ? scaled >= previous : scaled <= previous {
-                return nil
-            }
             previous = scaled
             if spaced { skipSpaces() }
             if take(UInt8(ascii: ",")) { continue }
