@@ -145,6 +145,12 @@ struct CompactScanner {
 
     /// A known key of a quote without escapes, and its closing quote.
     @inline(__always) mutating func key() -> CompactField? {
+        // The usual keys, each with its closing quote, compared a word at a time; any other text goes the long way
+        // (with the same answer for these keys).
+        if i &+ 12 <= n, p[i] == UInt8(ascii: "\""), let (field, length) = Self.usualKey(p + (i &+ 1)) {
+            i &+= 1 &+ length
+            return field
+        }
         guard let (k, length) = keyText() else { return nil }
         switch length {
         case 2:
@@ -161,6 +167,31 @@ struct CompactScanner {
             if Self.equals(k, "ask_size") { return .askSize }
         case 10:
             if Self.equals(k, "instrument") { return .instrument }
+        default: break
+        }
+        return nil
+    }
+
+    /// The key whose text and closing quote the (at least 11) bytes at `k` start with, if it is a usual one, and
+    /// the length of both. Words are little-endian: a key's first byte is the word's lowest.
+    @inline(__always) static func usualKey(_ k: UnsafePointer<UInt8>) -> (CompactField, Int)? {
+        let w = load(k)
+        let three = w & 0xFF_FFFF, four = w & 0xFFFF_FFFF, five = w & 0xFF_FFFF_FFFF
+        switch w & 0xFF {
+        case UInt64(UInt8(ascii: "b")):
+            if four == 0x2264_6962 { return (.bid, 4) }                      // bid"
+            if five == 0x22_7364_6962 { return (.bids, 5) }                   // bids"
+            if w == 0x657A_6973_5F64_6962, k[8] == UInt8(ascii: "\"") { return (.bidSize, 9) }  // bid_size"
+        case UInt64(UInt8(ascii: "a")):
+            if four == 0x226B_7361 { return (.ask, 4) }                      // ask"
+            if five == 0x22_736B_7361 { return (.asks, 5) }                   // asks"
+            if w == 0x657A_6973_5F6B_7361, k[8] == UInt8(ascii: "\"") { return (.askSize, 9) }  // ask_size"
+        case UInt64(UInt8(ascii: "t")):
+            if three == 0x22_7374 { return (.ts, 3) }                         // ts"
+        case UInt64(UInt8(ascii: "i")):
+            if three == 0x22_7669 { return (.iv, 3) }                         // iv"
+            if w == 0x656D_7572_7473_6E69, k[8] == UInt8(ascii: "n"), k[9] == UInt8(ascii: "t"),
+               k[10] == UInt8(ascii: "\"") { return (.instrument, 11) }      // instrument"
         default: break
         }
         return nil
