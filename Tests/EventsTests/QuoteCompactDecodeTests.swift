@@ -121,6 +121,46 @@ struct QuoteCompactDecodeTests {
         #expect(compactHits > 40_000)
     }
 
+    /// A quote in the usual shape with one more field `"key": 1` after `instrument`.
+    static func usualQuote(extraKey key: String? = nil, bids: String = "[[99.5,2],[99,3.25]]") -> [UInt8] {
+        let extra = key.map { "\"\($0)\":1," } ?? ""
+        return Array(("{\"instrument\":\"BTC-PERP\",\(extra)\"ts\":1764000000000000,\"bid\":99.5,\"bid_size\":2,"
+            + "\"ask\":100,\"ask_size\":1.5,\"bids\":\(bids),\"asks\":[[100,1.5],[100.5,4]],\"iv\":null}").utf8)
+    }
+
+    @Test func keysThatStartLikeTheUsualOnesAreOtherKeys() throws {
+        #expect(Self.usualQuote().withUnsafeBytes { Quote.decodeCompact($0) } != nil)
+        // Sharing a prefix, a first word or all but the closing quote with a usual key: not that key. The compact
+        // reader leaves them to the general one, which skips them.
+        for key in ["bid_sizes", "bid_size_", "bidsx", "bid_", "bi", "b", "asks_", "ask_sizeX", "ask_siz", "askss",
+                    "instrumentx", "instrumen", "instrumenT", "tss", "t", "ivv", "i", "iv_", ""] {
+            let bytes = Self.usualQuote(extraKey: key)
+            try bytes.withUnsafeBytes { buffer in
+                #expect(Quote.decodeCompact(buffer) == nil, "\(key)")
+                let expected = try Quote.decodeGeneral(buffer)
+                #expect(Self.same(try Quote.decode(buffer), expected), "\(key)")
+            }
+        }
+    }
+
+    @Test func aSizePastTheBestLevelMustBePositive() {
+        for (bids, accepted) in [("[[99.5,2],[99,0.001]]", true), ("[[99.5,2],[99,0]]", false),
+                                 ("[[99.5,2],[99,0.000]]", false), ("[[99.5,2],[99,-1.5]]", false),
+                                 ("[[99.5,2],[99,00.0]]", false), ("[[99.5,2],[99,10]]", true)] {
+            Self.usualQuote(bids: bids).withUnsafeBytes { buffer in
+                #expect((Quote.decodeCompact(buffer) != nil) == accepted, "\(bids)")
+                let general = Result { () throws(DecodeError) in try Quote.decodeGeneral(buffer) }
+                let decoded = Result { () throws(DecodeError) in try Quote.decode(buffer) }
+                switch (general, decoded) {
+                case (.success(let a), .success(let b)): #expect(accepted && Self.same(a, b), "\(bids)")
+                case (.failure(let a), .failure(let b)):
+                    #expect(!accepted && a.reason == b.reason && a.message == b.message, "\(bids)")
+                default: Issue.record("decode and the general reader disagree on \(bids)")
+                }
+            }
+        }
+    }
+
     @Test func numbersReadAsTheGeneralReaderReadsThem() {
         // Every plain decimal shape the compact reader takes, at every distance from the end of the buffer.
         var r = Random(state: 7)
