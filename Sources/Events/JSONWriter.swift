@@ -1,5 +1,3 @@
-private let decimalPowers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8]
-
 /// Builds one compact JSON object into bytes, fields in call order (so output is byte-for-byte deterministic).
 ///
 /// Doubles are written in the shortest form that reads back to the same value; non-finite values become `null`.
@@ -89,74 +87,17 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// Writes `value` in the records' number form (``NumberText``); non-finite values become `null`.
     public mutating func number(_ value: Double) {
-        separator()
-        if !value.isFinite {
-            appendLiteral("null")
-        } else if !appendShortDecimal(value) {
-            // Swift's shortest round-tripping form (valid JSON for finite values), written straight into the
-            // buffer: `write(to:)` hands ASCII bytes to the stream without building a String.
-            var sink = ByteSink(storage: storage, length: length)
-            storage = []
-            value.write(to: &sink)
-            storage = sink.storage
-            length = sink.length
+        guard value.isFinite else { null(); return }
+        // The comma and the number written at once: one check for room.
+        let comma = needsComma
+        write(upTo: NumberText.room + 1) { b in
+            var i = 0
+            if comma { b[0] = UInt8(ascii: ","); i = 1 }
+            return i + NumberText.write(value, to: b + i)
         }
         needsComma = true
-    }
-
-    /// Writes `value` as `m/10^k` for the smallest k ≤ 8 that represents it exactly on reading (prices and sizes
-    /// on a tick grid), without allocating. A decimal `m/10^k` reads back as the double nearest to it, which is
-    /// `Double(m) / 10^k` (both operands exact, one rounding): when that equals `value`, the text round-trips.
-    /// - Returns: false when no such short form exists (the caller writes the general form).
-    private mutating func appendShortDecimal(_ value: Double) -> Bool {
-        let magnitude = abs(value)
-        guard magnitude < 1e15, magnitude >= 1e-8 || value == 0 else { return false }
-        // Full-precision values (most metrics) fail every k: reject them with one product instead of nine. If some k
-        // succeeds, value = fl(A/10^k) for an integer A, so value·10^8 lies within 2·10^8·ulp(value) ≤ 2 ulp(s) of
-        // the integer A·10^(8−k), and s = fl(value·10^8) within 2.5 ulp(s) of it: below 2^40, within 2^-11. A
-        // fractional part past 2^-8 therefore means no k succeeds.
-        let s = magnitude * 1e8
-        if s < 0x1p40, abs(s - roundHalfAway(s)) > 0x1p-8 { return false }
-        for k in 0...8 {
-            let x = magnitude * decimalPowers[k]
-            // round(x) < 2^53 exactly when x < 2^53 (doubles from 2^52 on are integers).
-            guard x < 9_007_199_254_740_992 else { return false }
-            let scaled = roundHalfAway(x)
-            guard scaled / decimalPowers[k] == magnitude else { continue }
-            if value < 0 || (value == 0 && value.sign == .minus) { put(UInt8(ascii: "-")) }
-            appendDigits(UInt64(scaled), decimals: k)
-            return true
-        }
-        return false
-    }
-
-    /// `m / 10^decimals` with at least one integer digit (`decimals` ≤ 8, m < 2^53), `.0` when `decimals` is 0:
-    /// written right to left into a scratch buffer, then appended at once.
-    private mutating func appendDigits(_ m: UInt64, decimals: Int) {
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: ≤ 16 digits, '.', ".0"
-        withUnsafeMutableBytes(of: &scratch) { b in
-            let b = b
-            var i = b.count
-            if decimals == 0 {
-                i -= 2
-                b[i] = UInt8(ascii: ".")
-                b[i + 1] = UInt8(ascii: "0")
-            }
-            var rest = m
-            var count = 0
-            repeat {
-                if count == decimals, decimals > 0 {
-                    i -= 1
-                    b[i] = UInt8(ascii: ".")
-                }
-                i -= 1
-                b[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0 || count <= decimals
-            put(UnsafeRawBufferPointer(rebasing: b[i...]))
-        }
     }
 
     public mutating func number(_ value: Double?) {
@@ -255,25 +196,4 @@ public struct JSONWriter: Sendable {
 func roundHalfAway(_ x: Double) -> Double {
     let t = Double(Int64(x))
     return x - t >= 0.5 ? t + 1 : t
-}
-
-/// Receives a number's text as bytes (`_writeASCII`), avoiding the `String` that `description` would allocate:
-/// written into a writer's storage, moved in and out.
-private struct ByteSink: TextOutputStream {
-    var storage: [UInt8]
-    var length: Int
-
-    mutating func write(_ string: String) {
-        var text = string
-        text.withUTF8 { _writeASCII($0) }
-    }
-
-    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
-        if storage.count - length < buffer.count {
-            storage.append(contentsOf: repeatElement(0, count: max(length + buffer.count, 2 * storage.count) - storage.count))
-        }
-        let start = length
-        _ = storage.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[start...]).update(fromContentsOf: buffer) }
-        length += buffer.count
-    }
 }
