@@ -77,6 +77,46 @@ enum NumberText {
         }
     }
 
+    /// Room ``write(_:to:)-(Int64,_)`` needs past the pointer: 20 digits and a sign, stored as whole words.
+    static let integerRoom = 25
+
+    /// Writes the decimal digits of `value` as `String(value)` has them (at most 20 and a sign) at `out`, which has
+    /// ``integerRoom`` bytes; returns how many make the text.
+    @inline(__always)
+    static func write(_ value: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let p = UnsafeMutableRawPointer(out)
+        var sign = 0
+        if value < 0 {
+            p.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self)
+            sign = 1
+        }
+        let magnitude = value.magnitude
+        if magnitude < 100_000_000 { return sign &+ writeLeading(magnitude, to: p + sign) }
+        let upper = magnitude / 100_000_000
+        let lower = eightDigits(magnitude &- upper &* 100_000_000)
+        var i: Int
+        if upper < 100_000_000 {
+            i = sign &+ writeLeading(upper, to: p + sign)
+        } else {
+            let top = upper / 100_000_000  // < 10^4
+            i = sign &+ writeLeading(top, to: p + sign)
+            p.storeBytes(of: eightDigits(upper &- top &* 100_000_000), toByteOffset: i, as: UInt64.self)
+            i &+= 8
+        }
+        p.storeBytes(of: lower, toByteOffset: i, as: UInt64.self)
+        return i &+ 8
+    }
+
+    /// Stores the digits of `n` < 10^8 without leading zeros (`0` for 0) as one word; returns their count.
+    @inline(__always)
+    static func writeLeading(_ n: UInt64, to p: UnsafeMutableRawPointer) -> Int {
+        let digits = eightDigits(n)
+        // Leading zeros are the low bytes that are '0'; 0 keeps its last digit.
+        let leading = min((digits ^ zeros).trailingZeroBitCount &>> 3, 7)
+        p.storeBytes(of: digits &>> (leading &* 8), as: UInt64.self)
+        return 8 &- leading
+    }
+
     /// Eight ASCII '0's.
     static let zeros: UInt64 = 0x3030_3030_3030_3030
 

@@ -13,7 +13,15 @@ public struct JSONWriter: Sendable {
     @usableFromInline var depth = 0
     @usableFromInline var needsComma = false
 
-    public init(capacity: Int = 256) { storage = Array(repeating: 0, count: max(capacity, 16)) }
+    public init(capacity: Int = 256) { storage = Self.zeroed(max(capacity, 16)) }
+
+    /// `count` zero bytes, copied from a page of zeros: the copying initializer is specialized for bytes and
+    /// allocates directly, where `Array(repeating:count:)` (and `Array(unsafeUninitializedCapacity:)`) call the
+    /// standard library's generic allocator, whose run-time type lookup costs more than the allocation.
+    @usableFromInline static func zeroed(_ count: Int) -> [UInt8] {
+        guard count <= zeroPage.count else { return Array(repeating: 0, count: count) }
+        return zeroPage.withUnsafeBytes { Array(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
 
     // The small writers are inlinable, so that the records' encoders in other modules build their keys in place.
     @inlinable public mutating func beginObject() { separator(); put(UInt8(ascii: "{")); needsComma = false; depth += 1 }
@@ -34,7 +42,12 @@ public struct JSONWriter: Sendable {
     }
 
     @usableFromInline mutating func grow(_ n: Int) {
-        storage.append(contentsOf: repeatElement(0, count: max(length + n, 2 * storage.count) - storage.count))
+        var larger = Self.zeroed(max(length + n, 2 * storage.count))
+        let written = length
+        larger.withUnsafeMutableBytes { to in
+            storage.withUnsafeBytes { to.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: written) }
+        }
+        storage = larger
     }
 
     @inlinable @inline(__always) mutating func put(_ byte: UInt8) {
@@ -74,17 +87,52 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
-    public mutating func string(_ value: String) { separator(); appendEscaped(value); needsComma = true }
+    public mutating func string(_ value: String) {
+        if !appendPlain(value, "", nil) {
+            separator()
+            appendEscaped(value)
+        }
+        needsComma = true
+    }
 
     /// Writes the string `"\(prefix)\(infix)\(number)"` (a record id such as `BTC-PERP:mark:1764000000000000`)
     /// without building it first. `infix` must hold nothing that JSON escapes.
     public mutating func string(_ prefix: String, _ infix: StaticString, _ number: Int64) {
-        separator()
-        appendEscaped(prefix, closing: false)
-        appendLiteral(infix)
-        appendInteger(number)
-        put(UInt8(ascii: "\""))
+        if !appendPlain(prefix, infix, number) {
+            separator()
+            appendEscaped(prefix, closing: false)
+            appendLiteral(infix)
+            appendInteger(number)
+            put(UInt8(ascii: "\""))
+        }
         needsComma = true
+    }
+
+    /// Writes the separator and `"\(text)\(infix)\(number ?? "")"` in one write when `text` holds nothing to escape
+    /// (instrument symbols, ids); returns false, having written nothing, when it does.
+    private mutating func appendPlain(_ text: String, _ infix: StaticString, _ number: Int64?) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                return false
+            }
+            let comma = needsComma
+            let infixCount = infix.utf8CodeUnitCount
+            write(upTo: utf8.count + infixCount + NumberText.integerRoom + 3) { b in
+                var i = 0
+                if comma { b[0] = UInt8(ascii: ","); i = 1 }
+                b[i] = UInt8(ascii: "\"")
+                i += 1
+                if let base = utf8.baseAddress { (b + i).update(from: base, count: utf8.count) }
+                i += utf8.count
+                (b + i).update(from: infix.utf8Start, count: infixCount)
+                i += infixCount
+                if let number { i += NumberText.write(number, to: b + i) }
+                b[i] = UInt8(ascii: "\"")
+                return i + 1
+            }
+            return true
+        }
     }
 
     /// Writes `value` in the records' number form (``NumberText``); non-finite values become `null`.
@@ -105,25 +153,18 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func integer(_ value: Int64) {
-        separator()
-        appendInteger(value)
+        let comma = needsComma
+        write(upTo: NumberText.integerRoom + 1) { b in
+            var i = 0
+            if comma { b[0] = UInt8(ascii: ","); i = 1 }
+            return i + NumberText.write(value, to: b + i)
+        }
         needsComma = true
     }
 
     /// The decimal digits of `value`, as `String(value)` has them, without building the string.
     private mutating func appendInteger(_ value: Int64) {
-        if value < 0 { put(UInt8(ascii: "-")) }
-        var rest = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var start = buffer.count
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            put(UnsafeRawBufferPointer(rebasing: buffer[start...]))
-        }
+        write(upTo: NumberText.integerRoom) { NumberText.write(value, to: $0) }
     }
 
     public mutating func integer(_ value: Int) { integer(Int64(value)) }
@@ -197,3 +238,6 @@ func roundHalfAway(_ x: Double) -> Double {
     let t = Double(Int64(x))
     return x - t >= 0.5 ? t + 1 : t
 }
+
+/// Zeros that new storage is copied from (``JSONWriter/zeroed(_:)``); larger storage is zero-filled in place.
+private let zeroPage = [UInt8](repeating: 0, count: 4096)
