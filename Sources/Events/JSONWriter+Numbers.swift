@@ -26,28 +26,51 @@ enum NumberText {
             return sign + 3
         }
         let (significand, exponent) = Schubfach.shortest(magnitude.bitPattern)
+        let digits = Digits(significand)
+        // All within ±400: the wrapping operators are exact.
+        let count = digits.last &- digits.first &+ 1
+        let point = 17 &- digits.first &+ exponent  // digits before the decimal point (value = 0.digits × 10^point)
+        if magnitude < 1e15, magnitude >= 1e-8, count &- point <= 8 {
+            // A tick-grid decimal. With at most 15 digits it is the shortest decimal (the grid search finds no
+            // fewer decimals, and rounds v·10^decimals to these digits: both within 2^-3 of them); with more, the
+            // search itself decides, as it always has.
+            if count >= 16, let (m, k) = tickDecimal(magnitude) { return sign &+ writeTick(m, decimals: k, to: p) }
+            return sign &+ positional(digits, count: count, point: point, to: p)
+        }
+        if point >= -3, magnitude <= 0x1p53 {
+            return sign &+ positional(digits, count: count, point: point, to: p)
+        }
+        return sign &+ exponential(digits, count: count, point: point, to: p)
+    }
 
-        // The 17 digits of the significand (leading zeros included), then '0's: digit i is the digit of 10^(16−i).
-        let upper = significand / 100_000_000
-        let top = upper / 100_000_000
-        let middle = eightDigits(upper &- top &* 100_000_000)
-        let lower = eightDigits(significand &- upper &* 100_000_000)
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &digits) { buffer in
-            let d = buffer.baseAddress!
-            d.storeBytes(of: UInt8(truncatingIfNeeded: top) | 0x30, as: UInt8.self)
-            d.storeBytes(of: middle, toByteOffset: 1, as: UInt64.self)
-            d.storeBytes(of: lower, toByteOffset: 9, as: UInt64.self)
-            d.storeBytes(of: zeros, toByteOffset: 17, as: UInt64.self)
-            d.storeBytes(of: zeros, toByteOffset: 25, as: UInt64.self)
-            d.storeBytes(of: zeros, toByteOffset: 32, as: UInt64.self)
-            // first: the leading digit; last: the last digit that is not a trailing zero.
-            // 16 or 17 digits but for subnormals.
-            var first = significand < 10_000_000_000_000_000 ? 1 : 0
-            if significand < 1_000_000_000_000_000 {
-                while d.load(fromByteOffset: first, as: UInt8.self) == 0x30 { first &+= 1 }
+    /// The 17 decimal digits of a significand below 10^17 (leading zeros included), held as ASCII in registers:
+    /// digit i, of 10^(16−i), is `top` for i = 0, else byte i − 1 of `middle` or byte i − 9 of `lower` (bytes
+    /// counted from the least significant).
+    struct Digits {
+        let top: UInt64
+        let middle: UInt64
+        let lower: UInt64
+        /// The first digit that is not a leading zero.
+        let first: Int
+        /// The last digit that is not a trailing zero.
+        let last: Int
+
+        @inline(__always)
+        init(_ significand: UInt64) {
+            let upper = significand / 100_000_000
+            let low = significand &- upper &* 100_000_000
+            top = upper / 100_000_000
+            middle = eightDigits(upper &- top &* 100_000_000)
+            // Short decimals end in eight zeros: skip their conversion.
+            lower = low == 0 ? zeros : eightDigits(low)
+            // Leading zeros are low bytes equal to '0', trailing zeros high ones.
+            if top != 0 {
+                first = 0
+            } else if middle != zeros {
+                first = 1 &+ (middle ^ zeros).trailingZeroBitCount &>> 3
+            } else {
+                first = 9 &+ (lower ^ zeros).trailingZeroBitCount &>> 3
             }
-            let last: Int
             if lower != zeros {
                 last = 16 &- (lower ^ zeros).leadingZeroBitCount &>> 3
             } else if middle != zeros {
@@ -55,26 +78,70 @@ enum NumberText {
             } else {
                 last = 0
             }
-            // All within ±400: the wrapping operators are exact.
-            let count = last &- first &+ 1
-            let point = 17 &- first &+ exponent  // digits before the decimal point (value = 0.digits × 10^point)
-            let decimals = count &- point
-            let source = d + first
-            if magnitude < 1e15, magnitude >= 1e-8, decimals <= 8 {
-                // A tick-grid decimal. With at most 15 digits it is the shortest decimal (the grid search finds
-                // no fewer decimals, and rounds v·10^decimals to these digits: both within 2^-3 of them); with
-                // more, the search itself decides, as it always has.
-                if count >= 16 {
-                    if let (m, k) = tickDecimal(magnitude) { return sign + writeTick(m, decimals: k, to: p) }
-                    return sign + positional(source, count: count, point: point, to: p)
-                }
-                return sign + positional(source, count: count, point: point, to: p)
-            }
-            if point >= -3, magnitude <= 0x1p53 {
-                return sign + positional(source, count: count, point: point, to: p)
-            }
-            return sign + exponential(source, count: count, point: point, to: p)
         }
+
+        /// Stores the digits from ``first`` on at `p`, then eight '0's (up to 25 bytes).
+        @inline(__always)
+        func store(to p: UnsafeMutableRawPointer) {
+            if first == 0 {
+                p.storeBytes(of: UInt8(truncatingIfNeeded: top) | 0x30, as: UInt8.self)
+                p.storeBytes(of: middle, toByteOffset: 1, as: UInt64.self)
+                p.storeBytes(of: lower, toByteOffset: 9, as: UInt64.self)
+            } else if first <= 8 {
+                // The middle word without its leading zeros; the lower word overwrites what it leaves.
+                p.storeBytes(of: middle &>> (8 &* (first &- 1)), as: UInt64.self)
+                p.storeBytes(of: lower, toByteOffset: 9 &- first, as: UInt64.self)
+            } else {
+                p.storeBytes(of: lower &>> (8 &* (first &- 9)), as: UInt64.self)
+            }
+            p.storeBytes(of: zeros, toByteOffset: 17 &- first, as: UInt64.self)
+        }
+    }
+
+    /// `ddd.ddd`, `ddd.0` or `0.000ddd` for `count` digits with `point` of them before the decimal point
+    /// (−7 ≤ point ≤ 17); returns the text's length.
+    @inline(__always)
+    static func positional(_ digits: Digits, count: Int, point: Int, to p: UnsafeMutableRawPointer) -> Int {
+        if point > 0 {
+            // The digits, then the fraction (the digits after the point, or the '0' that follows the integer's
+            // digits) moved one place right for the point: loaded before it is stored over.
+            digits.store(to: p)
+            let fraction = p.loadUnaligned(fromByteOffset: point, as: UInt64.self)
+            let rest = p.loadUnaligned(fromByteOffset: point &+ 8, as: UInt64.self)
+            p.storeBytes(of: fraction, toByteOffset: point &+ 1, as: UInt64.self)
+            p.storeBytes(of: rest, toByteOffset: point &+ 9, as: UInt64.self)
+            p.storeBytes(of: UInt8(ascii: "."), toByteOffset: point, as: UInt8.self)
+            return point &+ 1 &+ max(count &- point, 1)
+        }
+        p.storeBytes(of: 0x3030_3030_3030_2E30, as: UInt64.self)  // "0.000000"
+        p.storeBytes(of: zeros, toByteOffset: 8, as: UInt64.self)
+        digits.store(to: p + (2 &- point))
+        return 2 &- point &+ count
+    }
+
+    /// `d.ddde±XX` (at least two exponent digits) or `de±XX` for one digit.
+    @inline(__always)
+    static func exponential(_ digits: Digits, count: Int, point: Int, to p: UnsafeMutableRawPointer) -> Int {
+        digits.store(to: p + 1)
+        p.storeBytes(of: p.load(fromByteOffset: 1, as: UInt8.self), as: UInt8.self)
+        var i = 1
+        if count > 1 {
+            p.storeBytes(of: UInt8(ascii: "."), toByteOffset: 1, as: UInt8.self)
+            i = count &+ 1
+        }
+        let e = point &- 1
+        p.storeBytes(of: UInt8(ascii: "e"), toByteOffset: i, as: UInt8.self)
+        p.storeBytes(of: e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"), toByteOffset: i &+ 1, as: UInt8.self)
+        var magnitude = e.magnitude  // ≤ 324
+        i &+= 2
+        if magnitude >= 100 {
+            p.storeBytes(of: 0x30 | UInt8(truncatingIfNeeded: magnitude / 100), toByteOffset: i, as: UInt8.self)
+            magnitude %= 100
+            i &+= 1
+        }
+        p.storeBytes(of: 0x30 | UInt8(truncatingIfNeeded: magnitude / 10), toByteOffset: i, as: UInt8.self)
+        p.storeBytes(of: 0x30 | UInt8(truncatingIfNeeded: magnitude % 10), toByteOffset: i &+ 1, as: UInt8.self)
+        return i &+ 2
     }
 
     /// Room ``write(_:to:)-(Int64,_)`` needs past the pointer: 20 digits and a sign, stored as whole words.
@@ -134,64 +201,6 @@ enum NumberText {
         return x | zeros
     }
 
-    /// `ddd.ddd`, `ddd.0` or `0.000ddd` for `count` digits at `source` (followed by '0's) with `point` of them
-    /// before the decimal point (−7 ≤ point ≤ 17): whole words are copied, the text's length is returned.
-    @inline(__always)
-    static func positional(_ source: UnsafeMutableRawPointer, count: Int, point: Int, to p: UnsafeMutableRawPointer)
-        -> Int
-    {
-        if point > 0 {
-            copy24(from: source, to: p)
-            // The fraction: the digits after the point, or the '0' that follows the integer's digits.
-            copy16(from: source + point, to: p + (point &+ 1))
-            p.storeBytes(of: UInt8(ascii: "."), toByteOffset: point, as: UInt8.self)
-            return point &+ 1 &+ max(count &- point, 1)
-        }
-        p.storeBytes(of: 0x3030_3030_3030_2E30, as: UInt64.self)  // "0.000000"
-        p.storeBytes(of: zeros, toByteOffset: 8, as: UInt64.self)
-        copy24(from: source, to: p + (2 &- point))
-        return 2 &- point &+ count
-    }
-
-    /// `d.ddde±XX` (at least two exponent digits) or `de±XX` for one digit.
-    @inline(__always)
-    static func exponential(_ source: UnsafeMutableRawPointer, count: Int, point: Int, to p: UnsafeMutableRawPointer)
-        -> Int
-    {
-        copy24(from: source, to: p + 1)
-        p.storeBytes(of: source.load(as: UInt8.self), as: UInt8.self)
-        var i = 1
-        if count > 1 {
-            p.storeBytes(of: UInt8(ascii: "."), toByteOffset: 1, as: UInt8.self)
-            i = count + 1
-        }
-        let e = point - 1
-        p.storeBytes(of: UInt8(ascii: "e"), toByteOffset: i, as: UInt8.self)
-        p.storeBytes(of: e < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"), toByteOffset: i + 1, as: UInt8.self)
-        var magnitude = e.magnitude  // ≤ 324
-        i += 2
-        if magnitude >= 100 {
-            p.storeBytes(of: 0x30 | UInt8(truncatingIfNeeded: magnitude / 100), toByteOffset: i, as: UInt8.self)
-            magnitude %= 100
-            i += 1
-        }
-        p.storeBytes(of: 0x30 | UInt8(truncatingIfNeeded: magnitude / 10), toByteOffset: i, as: UInt8.self)
-        p.storeBytes(of: 0x30 | UInt8(truncatingIfNeeded: magnitude % 10), toByteOffset: i + 1, as: UInt8.self)
-        return i + 2
-    }
-
-    @inline(__always)
-    static func copy16(from source: UnsafeMutableRawPointer, to p: UnsafeMutableRawPointer) {
-        p.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
-        p.storeBytes(of: source.loadUnaligned(fromByteOffset: 8, as: UInt64.self), toByteOffset: 8, as: UInt64.self)
-    }
-
-    @inline(__always)
-    static func copy24(from source: UnsafeMutableRawPointer, to p: UnsafeMutableRawPointer) {
-        copy16(from: source, to: p)
-        p.storeBytes(of: source.loadUnaligned(fromByteOffset: 16, as: UInt64.self), toByteOffset: 16, as: UInt64.self)
-    }
-
     /// The smallest k ≤ 8 with `m/10^k` reading back as `magnitude` (> 0), found as it always was: a decimal `m/10^k`
     /// reads back as the double nearest to it, which is `Double(m) / 10^k` (both operands exact, one rounding), so
     /// the candidate `m = round(magnitude·10^k)` is checked by that division.
@@ -217,6 +226,7 @@ enum NumberText {
 
     /// `m / 10^decimals` (`decimals` ≤ 8, m < 2^53) with at least one integer digit, `.0` when `decimals` is 0,
     /// written right to left into a scratch buffer, then copied to `p`.
+    @inline(never)
     static func writeTick(_ m: UInt64, decimals: Int, to p: UnsafeMutableRawPointer) -> Int {
         var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: ≤ 16 digits, '.', ".0"
         return withUnsafeMutableBytes(of: &scratch) { b in

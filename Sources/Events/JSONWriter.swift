@@ -87,6 +87,22 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// Writes `"name":` for an integer name (an object keyed by numbers), as ``key(_:)-(String)`` writes
+    /// `String(name)`.
+    public mutating func key(_ name: Int) {
+        let comma = needsComma
+        write(upTo: NumberText.integerRoom + 4) { b in
+            var i = 0
+            if comma { b[0] = UInt8(ascii: ","); i = 1 }
+            b[i] = UInt8(ascii: "\"")
+            i += 1 + NumberText.write(Int64(name), to: b + i + 1)
+            b[i] = UInt8(ascii: "\"")
+            b[i + 1] = UInt8(ascii: ":")
+            return i + 2
+        }
+        needsComma = false
+    }
+
     public mutating func string(_ value: String) {
         if !appendPlain(value, "", nil) {
             separator()
@@ -113,9 +129,7 @@ public struct JSONWriter: Sendable {
     private mutating func appendPlain(_ text: String, _ infix: StaticString, _ number: Int64?) -> Bool {
         var text = text
         return text.withUTF8 { utf8 in
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                return false
-            }
+            guard !Self.needsEscaping(utf8) else { return false }
             let comma = needsComma
             let infixCount = infix.utf8CodeUnitCount
             write(upTo: utf8.count + infixCount + NumberText.integerRoom + 3) { b in
@@ -133,6 +147,29 @@ public struct JSONWriter: Sendable {
             }
             return true
         }
+    }
+
+    /// Whether `utf8` holds a byte JSON escapes (a control character, `"` or `\`), 8 bytes at a time: a word has a
+    /// zero byte exactly when `(w − 0x01…01) & ~w & 0x80…80` is not zero, and a byte below 0x20 exactly when
+    /// `(w − 0x20…20) & ~w & 0x80…80` is not (borrows only cross bytes above one that matches).
+    private static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = utf8.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var i = 0
+        while i &+ 8 <= utf8.count {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let quote = w ^ (0x22 &* ones)
+            let backslash = w ^ (0x5C &* ones)
+            let found = (quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (w &- 0x20 &* ones) & ~w
+            if found & (0x80 &* ones) != 0 { return true }
+            i &+= 8
+        }
+        while i < utf8.count {
+            let byte = base[i]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            i &+= 1
+        }
+        return false
     }
 
     /// Writes `value` in the records' number form (``NumberText``); non-finite values become `null`.
