@@ -1,5 +1,3 @@
-private let decimalPowers: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8]
-
 /// Builds one compact JSON object into bytes, fields in call order (so output is byte-for-byte deterministic).
 ///
 /// Doubles are written in the shortest form that reads back to the same value; non-finite values become `null`.
@@ -15,7 +13,15 @@ public struct JSONWriter: Sendable {
     @usableFromInline var depth = 0
     @usableFromInline var needsComma = false
 
-    public init(capacity: Int = 256) { storage = Array(repeating: 0, count: max(capacity, 16)) }
+    public init(capacity: Int = 256) { storage = Self.zeroed(max(capacity, 16)) }
+
+    /// `count` zero bytes, copied from a page of zeros: the copying initializer is specialized for bytes and
+    /// allocates directly, where `Array(repeating:count:)` (and `Array(unsafeUninitializedCapacity:)`) call the
+    /// standard library's generic allocator, whose run-time type lookup costs more than the allocation.
+    @usableFromInline static func zeroed(_ count: Int) -> [UInt8] {
+        guard count <= zeroPage.count else { return Array(repeating: 0, count: count) }
+        return zeroPage.withUnsafeBytes { Array(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+    }
 
     // The small writers are inlinable, so that the records' encoders in other modules build their keys in place.
     @inlinable public mutating func beginObject() { separator(); put(UInt8(ascii: "{")); needsComma = false; depth += 1 }
@@ -36,7 +42,12 @@ public struct JSONWriter: Sendable {
     }
 
     @usableFromInline mutating func grow(_ n: Int) {
-        storage.append(contentsOf: repeatElement(0, count: max(length + n, 2 * storage.count) - storage.count))
+        var larger = Self.zeroed(max(length + n, 2 * storage.count))
+        let written = length
+        larger.withUnsafeMutableBytes { to in
+            storage.withUnsafeBytes { to.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: written) }
+        }
+        storage = larger
     }
 
     @inlinable @inline(__always) mutating func put(_ byte: UInt8) {
@@ -76,87 +87,102 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
-    public mutating func string(_ value: String) { separator(); appendEscaped(value); needsComma = true }
+    /// Writes `"name":` for an integer name (an object keyed by numbers), as ``key(_:)-(String)`` writes
+    /// `String(name)`.
+    public mutating func key(_ name: Int) {
+        let comma = needsComma
+        write(upTo: NumberText.integerRoom + 4) { b in
+            var i = 0
+            if comma { b[0] = UInt8(ascii: ","); i = 1 }
+            b[i] = UInt8(ascii: "\"")
+            i += 1 + NumberText.write(Int64(name), to: b + i + 1)
+            b[i] = UInt8(ascii: "\"")
+            b[i + 1] = UInt8(ascii: ":")
+            return i + 2
+        }
+        needsComma = false
+    }
+
+    public mutating func string(_ value: String) {
+        if !appendPlain(value, "", nil) {
+            separator()
+            appendEscaped(value)
+        }
+        needsComma = true
+    }
 
     /// Writes the string `"\(prefix)\(infix)\(number)"` (a record id such as `BTC-PERP:mark:1764000000000000`)
     /// without building it first. `infix` must hold nothing that JSON escapes.
     public mutating func string(_ prefix: String, _ infix: StaticString, _ number: Int64) {
-        separator()
-        appendEscaped(prefix, closing: false)
-        appendLiteral(infix)
-        appendInteger(number)
-        put(UInt8(ascii: "\""))
-        needsComma = true
-    }
-
-    public mutating func number(_ value: Double) {
-        separator()
-        if !value.isFinite {
-            appendLiteral("null")
-        } else if !appendShortDecimal(value) {
-            // Swift's shortest round-tripping form (valid JSON for finite values), written straight into the
-            // buffer: `write(to:)` hands ASCII bytes to the stream without building a String.
-            var sink = ByteSink(storage: storage, length: length)
-            storage = []
-            value.write(to: &sink)
-            storage = sink.storage
-            length = sink.length
+        if !appendPlain(prefix, infix, number) {
+            separator()
+            appendEscaped(prefix, closing: false)
+            appendLiteral(infix)
+            appendInteger(number)
+            put(UInt8(ascii: "\""))
         }
         needsComma = true
     }
 
-    /// Writes `value` as `m/10^k` for the smallest k ≤ 8 that represents it exactly on reading (prices and sizes
-    /// on a tick grid), without allocating. A decimal `m/10^k` reads back as the double nearest to it, which is
-    /// `Double(m) / 10^k` (both operands exact, one rounding): when that equals `value`, the text round-trips.
-    /// - Returns: false when no such short form exists (the caller writes the general form).
-    private mutating func appendShortDecimal(_ value: Double) -> Bool {
-        let magnitude = abs(value)
-        guard magnitude < 1e15, magnitude >= 1e-8 || value == 0 else { return false }
-        // Full-precision values (most metrics) fail every k: reject them with one product instead of nine. If some k
-        // succeeds, value = fl(A/10^k) for an integer A, so value·10^8 lies within 2·10^8·ulp(value) ≤ 2 ulp(s) of
-        // the integer A·10^(8−k), and s = fl(value·10^8) within 2.5 ulp(s) of it: below 2^40, within 2^-11. A
-        // fractional part past 2^-8 therefore means no k succeeds.
-        let s = magnitude * 1e8
-        if s < 0x1p40, abs(s - roundHalfAway(s)) > 0x1p-8 { return false }
-        for k in 0...8 {
-            let x = magnitude * decimalPowers[k]
-            // round(x) < 2^53 exactly when x < 2^53 (doubles from 2^52 on are integers).
-            guard x < 9_007_199_254_740_992 else { return false }
-            let scaled = roundHalfAway(x)
-            guard scaled / decimalPowers[k] == magnitude else { continue }
-            if value < 0 || (value == 0 && value.sign == .minus) { put(UInt8(ascii: "-")) }
-            appendDigits(UInt64(scaled), decimals: k)
+    /// Writes the separator and `"\(text)\(infix)\(number ?? "")"` in one write when `text` holds nothing to escape
+    /// (instrument symbols, ids); returns false, having written nothing, when it does.
+    private mutating func appendPlain(_ text: String, _ infix: StaticString, _ number: Int64?) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 in
+            guard !Self.needsEscaping(utf8) else { return false }
+            let comma = needsComma
+            let infixCount = infix.utf8CodeUnitCount
+            write(upTo: utf8.count + infixCount + NumberText.integerRoom + 3) { b in
+                var i = 0
+                if comma { b[0] = UInt8(ascii: ","); i = 1 }
+                b[i] = UInt8(ascii: "\"")
+                i += 1
+                if let base = utf8.baseAddress { (b + i).update(from: base, count: utf8.count) }
+                i += utf8.count
+                (b + i).update(from: infix.utf8Start, count: infixCount)
+                i += infixCount
+                if let number { i += NumberText.write(number, to: b + i) }
+                b[i] = UInt8(ascii: "\"")
+                return i + 1
+            }
             return true
+        }
+    }
+
+    /// Whether `utf8` holds a byte JSON escapes (a control character, `"` or `\`), 8 bytes at a time: a word has a
+    /// zero byte exactly when `(w − 0x01…01) & ~w & 0x80…80` is not zero, and a byte below 0x20 exactly when
+    /// `(w − 0x20…20) & ~w & 0x80…80` is not (borrows only cross bytes above one that matches).
+    private static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = utf8.baseAddress else { return false }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        var i = 0
+        while i &+ 8 <= utf8.count {
+            let w = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+            let quote = w ^ (0x22 &* ones)
+            let backslash = w ^ (0x5C &* ones)
+            let found = (quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (w &- 0x20 &* ones) & ~w
+            if found & (0x80 &* ones) != 0 { return true }
+            i &+= 8
+        }
+        while i < utf8.count {
+            let byte = base[i]
+            if byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return true }
+            i &+= 1
         }
         return false
     }
 
-    /// `m / 10^decimals` with at least one integer digit (`decimals` ≤ 8, m < 2^53), `.0` when `decimals` is 0:
-    /// written right to left into a scratch buffer, then appended at once.
-    private mutating func appendDigits(_ m: UInt64, decimals: Int) {
-        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: ≤ 16 digits, '.', ".0"
-        withUnsafeMutableBytes(of: &scratch) { b in
-            let b = b
-            var i = b.count
-            if decimals == 0 {
-                i -= 2
-                b[i] = UInt8(ascii: ".")
-                b[i + 1] = UInt8(ascii: "0")
-            }
-            var rest = m
-            var count = 0
-            repeat {
-                if count == decimals, decimals > 0 {
-                    i -= 1
-                    b[i] = UInt8(ascii: ".")
-                }
-                i -= 1
-                b[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0 || count <= decimals
-            put(UnsafeRawBufferPointer(rebasing: b[i...]))
+    /// Writes `value` in the records' number form (``NumberText``); non-finite values become `null`.
+    public mutating func number(_ value: Double) {
+        guard value.isFinite else { null(); return }
+        // The comma and the number written at once: one check for room.
+        let comma = needsComma
+        write(upTo: NumberText.room + 1) { b in
+            var i = 0
+            if comma { b[0] = UInt8(ascii: ","); i = 1 }
+            return i + NumberText.write(value, to: b + i)
         }
+        needsComma = true
     }
 
     public mutating func number(_ value: Double?) {
@@ -164,25 +190,18 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func integer(_ value: Int64) {
-        separator()
-        appendInteger(value)
+        let comma = needsComma
+        write(upTo: NumberText.integerRoom + 1) { b in
+            var i = 0
+            if comma { b[0] = UInt8(ascii: ","); i = 1 }
+            return i + NumberText.write(value, to: b + i)
+        }
         needsComma = true
     }
 
     /// The decimal digits of `value`, as `String(value)` has them, without building the string.
     private mutating func appendInteger(_ value: Int64) {
-        if value < 0 { put(UInt8(ascii: "-")) }
-        var rest = value.magnitude
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for UInt64's 20 digits
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            var start = buffer.count
-            repeat {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            put(UnsafeRawBufferPointer(rebasing: buffer[start...]))
-        }
+        write(upTo: NumberText.integerRoom) { NumberText.write(value, to: $0) }
     }
 
     public mutating func integer(_ value: Int) { integer(Int64(value)) }
@@ -257,23 +276,5 @@ func roundHalfAway(_ x: Double) -> Double {
     return x - t >= 0.5 ? t + 1 : t
 }
 
-/// Receives a number's text as bytes (`_writeASCII`), avoiding the `String` that `description` would allocate:
-/// written into a writer's storage, moved in and out.
-private struct ByteSink: TextOutputStream {
-    var storage: [UInt8]
-    var length: Int
-
-    mutating func write(_ string: String) {
-        var text = string
-        text.withUTF8 { _writeASCII($0) }
-    }
-
-    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
-        if storage.count - length < buffer.count {
-            storage.append(contentsOf: repeatElement(0, count: max(length + buffer.count, 2 * storage.count) - storage.count))
-        }
-        let start = length
-        _ = storage.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[start...]).update(fromContentsOf: buffer) }
-        length += buffer.count
-    }
-}
+/// Zeros that new storage is copied from (``JSONWriter/zeroed(_:)``); larger storage is zero-filled in place.
+private let zeroPage = [UInt8](repeating: 0, count: 4096)

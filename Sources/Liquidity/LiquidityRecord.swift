@@ -77,7 +77,7 @@ public struct LiquidityRecord: Sendable, Equatable {
         if let depth {
             w.beginObject()
             for level in depth {
-                w.key(String(level.bps))
+                w.key(level.bps)
                 w.beginObject()
                 w.key("bid"); w.number(level.bid)
                 w.key("ask"); w.number(level.ask)

@@ -99,7 +99,7 @@ public struct MarkRecord: Sendable, Equatable {
 
     public func encoded() -> [UInt8] {
         let levelsCapacity = text.map { $0.bids.count + $0.asks.count } ?? 40 * levels.count
-        var w = JSONWriter(capacity: 128 + 2 * instrument.utf8.count + levelsCapacity)
+        var w = JSONWriter(capacity: 192 + 2 * instrument.utf8.count + levelsCapacity)
         w.beginObject()
         w.key("id"); w.string(instrument, ":mark:", ts)
         w.key("instrument"); w.string(instrument)
