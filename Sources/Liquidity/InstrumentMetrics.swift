@@ -176,44 +176,38 @@ public struct InstrumentMetrics: Sendable {
         return record
     }
 
-    /// The metrics over the lookback `[end − Lb, end)`: bars, Roll, Bangia.
-    /// - Complexity: O(buckets in the lookback + bars).
+    /// The metrics over the lookback `[end − Lb, end)`: bars, Roll, Bangia, from the lookback's bar summaries.
+    /// Parkinson, Amihud and Kyle read the same bar values in the same order as a scan of every bucket would;
+    /// Roll and Bangia merge the per-bar moments (each bar's own buckets merged in order), which equals merging
+    /// every bucket up to the order of the floating-point merges.
+    /// - Complexity: O(bars in the lookback + buckets in the bars rebuilt).
     private mutating func lookbackMetrics(into record: inout LiquidityRecord, end: Int64) {
-        lookback.evict(before: end - configuration.lookbackMicros)
+        lookback.slide(to: end - configuration.lookbackMicros)
         let barSeconds = Double(configuration.barMicros) / 1e6
-        let bars = lookback.bars(barMicros: configuration.barMicros)
+        let bars = lookback.bars
 
         var parkinson = 0.0, parkinsonCount = 0
-        for bar in bars where bar.highMid > bar.lowMid {
-            let range = log(bar.highMid / bar.lowMid)
-            parkinson += range * range / (4 * log(2.0))
-            parkinsonCount += 1
-        }
-        if parkinsonCount > 0 { record.volParkinson = (parkinson / Double(parkinsonCount) * secondsPerYear / barSeconds).squareRoot() }
-
         var amihud = 0.0, amihudCount = 0
-        var x: [Double] = [], y: [Double] = []
-        if bars.count > 1 {
-            x.reserveCapacity(bars.count - 1)
-            y.reserveCapacity(bars.count - 1)
-            for i in 1..<bars.count {
-                if bars[i].notional > 0 {
-                    amihud += abs(log(bars[i].lastMid / bars[i - 1].lastMid)) / bars[i].notional * 1e6
-                    amihudCount += 1
-                }
-                x.append(bars[i].signedNotional)
-                y.append(bars[i].lastMid - bars[i - 1].lastMid)
-            }
-        }
-        if amihudCount > 0 { record.amihud = amihud / Double(amihudCount) }
-        if let mid = record.mid, let beta = olsSlope(x: x, y: y) { record.kyleLambda = beta * 1e6 / mid * 1e4 }
-
         var pairs = CoMoments()
         var spreads = Moments()
-        for bucket in lookback.live {
-            pairs.merge(bucket.rollPairs)
-            spreads.merge(bucket.spreads)
+        var previousMid: Double?
+        for summary in bars {
+            pairs.merge(summary.rollPairs)
+            spreads.merge(summary.spreads)
+            guard summary.quotes > 0 else { continue }
+            if let term = summary.parkinsonTerm {
+                parkinson += term
+                parkinsonCount += 1
+            }
+            if previousMid != nil, summary.bar.notional > 0 {
+                amihud += summary.amihudTerm
+                amihudCount += 1
+            }
+            previousMid = summary.bar.lastMid
         }
+        if parkinsonCount > 0 { record.volParkinson = (parkinson / Double(parkinsonCount) * secondsPerYear / barSeconds).squareRoot() }
+        if amihudCount > 0 { record.amihud = amihud / Double(amihudCount) }
+        if let mid = record.mid, let beta = kyleSlope(bars) { record.kyleLambda = beta * 1e6 / mid * 1e4 }
         if let mid = record.mid, let c = pairs.sampleCovariance {
             record.rollSpreadBps = c < 0 ? 2 * (-c).squareRoot() / mid * 1e4 : 0
         }
@@ -236,19 +230,34 @@ public struct InstrumentMetrics: Sendable {
     }
 }
 
-/// The OLS slope of `y` on `x` (two-pass), nil with fewer than two points or no variation in `x`.
-func olsSlope(x: [Double], y: [Double]) -> Double? {
-    guard x.count >= 2 else { return nil }
-    let n = Double(x.count)
+/// Kyle's β: the OLS slope (two-pass) of bar `Δmid` (last mid minus the previous quoted bar's) on bar signed
+/// notional, over the quoted bars after the first; nil with fewer than two points or no variation in the notional.
+/// - Complexity: O(bars), two passes, no allocation.
+func kyleSlope(_ bars: ArraySlice<LookbackBar>) -> Double? {
+    var count = 0
     var meanX = 0.0, meanY = 0.0
-    for i in x.indices { meanX += x[i]; meanY += y[i] }
+    var previousMid: Double?
+    for summary in bars where summary.quotes > 0 {
+        if let previousMid {
+            meanX += summary.bar.signedNotional
+            meanY += summary.bar.lastMid - previousMid
+            count += 1
+        }
+        previousMid = summary.bar.lastMid
+    }
+    guard count >= 2 else { return nil }
+    let n = Double(count)
     meanX /= n
     meanY /= n
     var sxx = 0.0, sxy = 0.0
-    for i in x.indices {
-        let dx = x[i] - meanX
-        sxx += dx * dx
-        sxy += dx * (y[i] - meanY)
+    previousMid = nil
+    for summary in bars where summary.quotes > 0 {
+        if let previousMid {
+            let dx = summary.bar.signedNotional - meanX
+            sxx += dx * dx
+            sxy += dx * (summary.bar.lastMid - previousMid - meanY)
+        }
+        previousMid = summary.bar.lastMid
     }
     return sxx > 0 ? sxy / sxx : nil
 }

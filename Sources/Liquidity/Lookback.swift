@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What the lookback keeps of one time bucket `[index·g, (index+1)·g)`: enough to rebuild any bar, clipped or
 /// not, without keeping events. `g` divides W, B and Lb, so the lookback's start and every bar boundary fall on
 /// bucket boundaries.
@@ -30,9 +36,40 @@ struct Bar: Sendable {
     var signedNotional: Double
 }
 
-/// The sliding lookback of one instrument: a sparse, ordered run of buckets (only buckets with events exist).
+/// One bar of the lookback as kept between records: the bar's aggregates over its live buckets (clipped to the
+/// lookback like the bar itself) and the per-bar terms the metrics read, so a record reads one entry per bar
+/// instead of every bucket.
+struct LookbackBar: Sendable {
+    /// The bar covers `[number·B, (number + 1)·B)`.
+    var number: Int64
+    /// Quotes in the bar's live buckets: the bar counts for Parkinson, Amihud and Kyle only when > 0.
+    var quotes = 0
+    /// Extremes, last mid and notionals, summed bucket by bucket in time order exactly as
+    /// ``Lookback/bars(barMicros:)`` sums them (bit for bit the same values).
+    var bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
+    /// The buckets' relative spreads and Roll pairs, merged in time order.
+    var spreads = Moments()
+    var rollPairs = CoMoments()
+    /// `ln(Hi/Lo)²/(4 ln 2)` of a quoted bar with Hi > Lo, else nil.
+    var parkinsonTerm: Double?
+    /// `|ln(lastMid / m)| / notional · 1e6` for `m` = ``amihudPreviousMid``, the last mid of the quoted bar before
+    /// this one when the term was taken; NaN (never equal) until then. The term is reused only while that bar's
+    /// last mid is still the same, so it is always the one a recomputation would give.
+    var amihudTerm = 0.0
+    var amihudPreviousMid = Double.nan
+
+    init(number: Int64) { self.number = number }
+}
+
+/// The sliding lookback of one instrument: a sparse, ordered run of buckets (only buckets with events exist),
+/// and the summaries of its bars, kept up to date incrementally.
 ///
-/// - Complexity: O(1) amortized per event; O(buckets in the lookback) per record.
+/// Every write to a bucket lowers a watermark (the earliest bucket written since the last record); at a record only
+/// the bars from that bucket's bar on are rebuilt from their buckets, plus the first bar when eviction cut into it.
+/// A bar's summary is therefore always its live buckets' aggregate, rebuilt in the same order: a spread or a Roll
+/// pair leaves the summaries exactly when its bucket leaves the lookback.
+///
+/// - Complexity: O(1) amortized per event; per record O(buckets in the rebuilt bars + bars in the lookback).
 struct Lookback: Sendable {
     /// Bucket width g in µs.
     let granularity: Int64
@@ -44,9 +81,23 @@ struct Lookback: Sendable {
     /// The most buckets a lookback can hold.
     private let capacityNeeded: Int
 
+    /// Bar width B in µs, and in buckets (g divides B).
+    let barMicros: Int64
+    private let bucketsPerBar: Int64
+    /// Summaries of the bars holding live buckets (quoted or not), oldest first, from ``summaryHead`` on; current
+    /// as of the last ``slide(to:)``.
+    private(set) var summaries: [LookbackBar] = []
+    private var summaryHead = 0
+    /// The earliest bucket index written since the summaries were last brought up to date (`Int64.max`: none).
+    private var writtenFrom = Int64.max
+    /// Whether eviction removed buckets from the bar holding the lookback's start since the last update.
+    private var isFirstBarCut = false
+
     init(intervalMicros: Int64, barMicros: Int64, lookbackMicros: Int64) {
         granularity = gcd(gcd(intervalMicros, barMicros), lookbackMicros)
         capacityNeeded = Int(min(lookbackMicros / granularity, 1 << 20)) + 1
+        self.barMicros = barMicros
+        bucketsPerBar = barMicros / granularity
     }
 
     /// The bucket holding `ts`, created if needed (events normally arrive in time order: O(1)). An event older
@@ -54,6 +105,7 @@ struct Lookback: Sendable {
     mutating func withBucket(at ts: Int64, _ body: (inout LookbackBucket) -> Void) {
         guard ts >= evictedBefore else { return }
         let index = floorDiv(ts, granularity)
+        if index < writtenFrom { writtenFrom = index }
         if let last = buckets.indices.last, last >= head {
             if buckets[last].index == index { body(&buckets[last]); return }
             if buckets[last].index > index {
@@ -80,7 +132,11 @@ struct Lookback: Sendable {
     /// Forgets buckets that start before `start` (µs); they can never re-enter a later lookback.
     mutating func evict(before start: Int64) {
         evictedBefore = max(evictedBefore, start)
+        let first = head
         while head < buckets.count, buckets[head].index * granularity < start { head += 1 }
+        if head > first, floorDiv(buckets[head - 1].index, bucketsPerBar) == floorDiv(start, barMicros) {
+            isFirstBarCut = true
+        }
         if head >= Self.compactionSlack {
             buckets.removeFirst(head)
             head = 0
@@ -89,6 +145,106 @@ struct Lookback: Sendable {
 
     /// Live buckets, oldest first.
     var live: ArraySlice<LookbackBucket> { buckets[head...] }
+
+    /// Summaries of the lookback's bars (quoted or not), oldest first. Current after ``slide(to:)``.
+    var bars: ArraySlice<LookbackBar> { summaries[summaryHead...] }
+
+    /// Evicts to the lookback starting at `start` (µs) and brings the bar summaries up to date: bars before the
+    /// start are dropped, the first bar is rebuilt if eviction cut into it, and every bar from the earliest bucket
+    /// written since the last call on is rebuilt from its buckets. Amihud terms are retaken where the previous
+    /// quoted bar's last mid changed.
+    mutating func slide(to start: Int64) {
+        evict(before: start)
+        let firstBar = floorDiv(start, barMicros)
+        while summaryHead < summaries.count, summaries[summaryHead].number < firstBar { summaryHead += 1 }
+        var rebuildFrom = writtenFrom == .max ? Int64.max : floorDiv(writtenFrom, bucketsPerBar)
+        writtenFrom = .max
+        if isFirstBarCut {
+            isFirstBarCut = false
+            if rebuildFrom <= firstBar {
+                rebuildFrom = firstBar
+            } else {
+                rebuildFirstBar(firstBar)
+            }
+        }
+        if rebuildFrom != .max { rebuildBars(from: rebuildFrom) }
+        if summaryHead >= Self.compactionSlack {
+            summaries.removeFirst(summaryHead)
+            summaryHead = 0
+        }
+        updateAmihudTerms()
+    }
+
+    /// Rebuilds the summary of bar `number`, the bar holding the lookback's start, from the live buckets it still
+    /// holds (the first ones), or drops it when it holds none.
+    private mutating func rebuildFirstBar(_ number: Int64) {
+        let hasFirst = summaryHead < summaries.count && summaries[summaryHead].number == number
+        if head < buckets.count, floorDiv(buckets[head].index, bucketsPerBar) == number {
+            let (bar, _) = summarize(from: head)
+            if hasFirst {
+                summaries[summaryHead] = bar
+            } else {
+                summaries.insert(bar, at: summaryHead)
+            }
+        } else if hasFirst {
+            summaryHead += 1
+        }
+    }
+
+    /// Rebuilds the summaries of every bar numbered `number` or later from the live buckets.
+    private mutating func rebuildBars(from number: Int64) {
+        while summaries.count > summaryHead, summaries[summaries.count - 1].number >= number { summaries.removeLast() }
+        let firstIndex = number * bucketsPerBar
+        var b = buckets.count
+        while b > head, buckets[b - 1].index >= firstIndex { b -= 1 }
+        while b < buckets.count {
+            let (bar, next) = summarize(from: b)
+            summaries.append(bar)
+            b = next
+        }
+    }
+
+    /// The summary of the bar holding live bucket `start`, over that bucket and the following ones of the same bar,
+    /// and the position after them. Sums in the same order as ``bars(barMicros:)``.
+    private func summarize(from start: Int) -> (LookbackBar, next: Int) {
+        let number = floorDiv(buckets[start].index, bucketsPerBar)
+        let end = (number + 1) * bucketsPerBar
+        var summary = LookbackBar(number: number)
+        var b = start
+        while b < buckets.count, buckets[b].index < end {
+            let bucket = buckets[b]
+            summary.bar.notional += bucket.notional
+            summary.bar.signedNotional += bucket.signedNotional
+            if bucket.quotes > 0 {
+                summary.quotes += bucket.quotes
+                summary.bar.lastMid = bucket.lastMid
+                summary.bar.highMid = max(summary.bar.highMid, bucket.highMid)
+                summary.bar.lowMid = min(summary.bar.lowMid, bucket.lowMid)
+            }
+            summary.spreads.merge(bucket.spreads)
+            summary.rollPairs.merge(bucket.rollPairs)
+            b += 1
+        }
+        if summary.quotes > 0, summary.bar.highMid > summary.bar.lowMid {
+            let range = log(summary.bar.highMid / summary.bar.lowMid)
+            summary.parkinsonTerm = range * range / (4 * log(2.0))
+        }
+        return (summary, b)
+    }
+
+    /// Takes the Amihud term of every quoted bar after the first whose previous quoted bar's last mid is not the
+    /// one its term was taken against (a rebuilt bar has none).
+    private mutating func updateAmihudTerms() {
+        var previousMid: Double?
+        for i in summaryHead..<summaries.count where summaries[i].quotes > 0 {
+            let bar = summaries[i].bar
+            if let previousMid, bar.notional > 0, summaries[i].amihudPreviousMid != previousMid {
+                summaries[i].amihudTerm = abs(log(bar.lastMid / previousMid)) / bar.notional * 1e6
+                summaries[i].amihudPreviousMid = previousMid
+            }
+            previousMid = bar.lastMid
+        }
+    }
 
     /// The lookback's bars that hold at least one quote, oldest first, and the merged per-bucket statistics.
     /// Call after ``evict(before:)`` with the lookback's start.
