@@ -178,8 +178,8 @@ public struct InstrumentMetrics: Sendable {
 
     /// The metrics over the lookback `[end − Lb, end)`: bars, Roll, Bangia, from the lookback's bar summaries.
     /// Parkinson, Amihud and Kyle read the same bar values in the same order as a scan of every bucket would;
-    /// Roll and Bangia merge the per-bar moments (each bar's own buckets merged in order), which equals merging
-    /// every bucket up to the order of the floating-point merges.
+    /// Roll and Bangia read the lookback's merged moments (see ``Lookback``), equal to merging every bucket in order
+    /// up to the order of the floating-point merges.
     /// - Complexity: O(bars in the lookback + buckets in the bars rebuilt).
     private mutating func lookbackMetrics(into record: inout LiquidityRecord, end: Int64) {
         lookback.slide(to: end - configuration.lookbackMicros)
@@ -188,13 +188,8 @@ public struct InstrumentMetrics: Sendable {
 
         var parkinson = 0.0, parkinsonCount = 0
         var amihud = 0.0, amihudCount = 0
-        var pairs = CoMoments()
-        var spreads = Moments()
         var previousMid: Double?
-        for summary in bars {
-            pairs.merge(summary.rollPairs)
-            spreads.merge(summary.spreads)
-            guard summary.quotes > 0 else { continue }
+        for summary in bars where summary.quotes > 0 {
             if let term = summary.parkinsonTerm {
                 parkinson += term
                 parkinsonCount += 1
@@ -208,6 +203,7 @@ public struct InstrumentMetrics: Sendable {
         if parkinsonCount > 0 { record.volParkinson = (parkinson / Double(parkinsonCount) * secondsPerYear / barSeconds).squareRoot() }
         if amihudCount > 0 { record.amihud = amihud / Double(amihudCount) }
         if let mid = record.mid, let beta = kyleSlope(bars) { record.kyleLambda = beta * 1e6 / mid * 1e4 }
+        let pairs = lookback.moments.rollPairs, spreads = lookback.moments.spreads
         if let mid = record.mid, let c = pairs.sampleCovariance {
             record.rollSpreadBps = c < 0 ? 2 * (-c).squareRoot() / mid * 1e4 : 0
         }

@@ -48,8 +48,10 @@ struct LookbackBar: Sendable {
     /// ``Lookback/bars(barMicros:)`` sums them (bit for bit the same values).
     var bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
     /// The buckets' relative spreads and Roll pairs, merged in time order.
-    var spreads = Moments()
-    var rollPairs = CoMoments()
+    var moments = BarMoments()
+    /// While the bar is in the front run of the lookback's aggregate: the moments of this bar and every later bar
+    /// of that run, merged (see ``Lookback/slide(to:)``).
+    var suffix = BarMoments()
     /// `ln(Hi/Lo)²/(4 ln 2)` of a quoted bar with Hi > Lo, else nil.
     var parkinsonTerm: Double?
     /// `|ln(lastMid / m)| / notional · 1e6` for `m` = ``amihudPreviousMid``, the last mid of the quoted bar before
@@ -61,6 +63,17 @@ struct LookbackBar: Sendable {
     init(number: Int64) { self.number = number }
 }
 
+/// Relative spreads (Bangia) and Roll pairs of a run of buckets or bars, merged in time order.
+struct BarMoments: Sendable {
+    var spreads = Moments()
+    var rollPairs = CoMoments()
+
+    mutating func merge(_ other: BarMoments) {
+        spreads.merge(other.spreads)
+        rollPairs.merge(other.rollPairs)
+    }
+}
+
 /// The sliding lookback of one instrument: a sparse, ordered run of buckets (only buckets with events exist),
 /// and the summaries of its bars, kept up to date incrementally.
 ///
@@ -69,7 +82,16 @@ struct LookbackBar: Sendable {
 /// A bar's summary is therefore always its live buckets' aggregate, rebuilt in the same order: a spread or a Roll
 /// pair leaves the summaries exactly when its bucket leaves the lookback.
 ///
-/// - Complexity: O(1) amortized per event; per record O(buckets in the rebuilt bars + bars in the lookback).
+/// The lookback's spread and Roll moments are merged from the bars as a queue of two runs (the two-stack sliding
+/// aggregation, no subtraction of moments): the first bar (cut by the lookback's start) on its own; a front run
+/// whose bars each keep the merge of themselves and the rest of the run, so dropping bars at the front costs
+/// nothing; a back run merged as bars join it; and the newest ``openBars`` bars on their own, as late events and
+/// Roll pairs rewrite them. When the front run is used up, the back run becomes the front (its suffix merges taken
+/// once); a rebuild of a bar already merged into a run retakes that run's merges. Every merge is of disjoint runs
+/// in time order, so the result equals merging every bucket in order up to the order of the floating-point merges.
+///
+/// - Complexity: O(1) amortized per event; per record O(buckets in the rebuilt bars + bars in the lookback), with
+///   O(1) amortized moment merges.
 struct Lookback: Sendable {
     /// Bucket width g in µs.
     let granularity: Int64
@@ -92,6 +114,17 @@ struct Lookback: Sendable {
     private var writtenFrom = Int64.max
     /// Whether eviction removed buckets from the bar holding the lookback's start since the last update.
     private var isFirstBarCut = false
+
+    /// Positions in ``summaries`` (`summaryHead ≤ frontEnd ≤ backEnd ≤ summaries.count`): the front run is
+    /// `summaryHead + 1 ..< frontEnd` (its ``LookbackBar/suffix`` merges end at `frontEnd`), the back run
+    /// `frontEnd ..< backEnd`, merged into `backMoments`; the bars after it are merged at each record.
+    private var frontEnd = 0
+    private var backEnd = 0
+    private var backMoments = BarMoments()
+    /// The newest bars kept out of the back run.
+    private static let openBars = 2
+    /// Spreads and Roll pairs of the whole lookback, as of the last ``slide(to:)``.
+    private(set) var moments = BarMoments()
 
     init(intervalMicros: Int64, barMicros: Int64, lookbackMicros: Int64) {
         granularity = gcd(gcd(intervalMicros, barMicros), lookbackMicros)
@@ -170,9 +203,59 @@ struct Lookback: Sendable {
         if rebuildFrom != .max { rebuildBars(from: rebuildFrom) }
         if summaryHead >= Self.compactionSlack {
             summaries.removeFirst(summaryHead)
+            frontEnd -= summaryHead
+            backEnd -= summaryHead
             summaryHead = 0
         }
         updateAmihudTerms()
+        mergeMoments()
+    }
+
+    /// Merges the lookback's spread and Roll moments from the runs (see the type's description).
+    private mutating func mergeMoments() {
+        let count = summaries.count
+        if summaryHead + 1 >= frontEnd { restartFront(at: backEnd) }
+        while backEnd < count - Self.openBars {
+            backMoments.merge(summaries[backEnd].moments)
+            backEnd += 1
+        }
+        var total = BarMoments()
+        guard summaryHead < count else { moments = total; return }
+        total = summaries[summaryHead].moments
+        if summaryHead + 1 < frontEnd { total.merge(summaries[summaryHead + 1].suffix) }
+        total.merge(backMoments)
+        for p in backEnd..<count { total.merge(summaries[p].moments) }
+        moments = total
+    }
+
+    /// Makes the bars from the one after the first up to position `end` (clamped to the live bars) the front run,
+    /// taking their suffix merges, with an empty back run after it.
+    private mutating func restartFront(at end: Int) {
+        let end = min(max(end, summaryHead + 1), summaries.count)
+        frontEnd = end
+        backEnd = end
+        backMoments = BarMoments()
+        var suffix = BarMoments()
+        var p = end - 1
+        while p > summaryHead {
+            var merged = summaries[p].moments
+            merged.merge(suffix)
+            summaries[p].suffix = merged
+            suffix = merged
+            p -= 1
+        }
+    }
+
+    /// Bars from `position` on were rebuilt: retakes the merges of the runs that held them.
+    private mutating func invalidateRuns(from position: Int) {
+        if position >= backEnd { return }
+        if position >= frontEnd {
+            backMoments = BarMoments()
+            for p in frontEnd..<position { backMoments.merge(summaries[p].moments) }
+            backEnd = position
+        } else {
+            restartFront(at: position)
+        }
     }
 
     /// Rebuilds the summary of bar `number`, the bar holding the lookback's start, from the live buckets it still
@@ -184,7 +267,9 @@ struct Lookback: Sendable {
             if hasFirst {
                 summaries[summaryHead] = bar
             } else {
+                // Not reached while every written bucket's bar is rebuilt; kept exact if it were.
                 summaries.insert(bar, at: summaryHead)
+                restartFront(at: summaryHead + 1)
             }
         } else if hasFirst {
             summaryHead += 1
@@ -194,6 +279,7 @@ struct Lookback: Sendable {
     /// Rebuilds the summaries of every bar numbered `number` or later from the live buckets.
     private mutating func rebuildBars(from number: Int64) {
         while summaries.count > summaryHead, summaries[summaries.count - 1].number >= number { summaries.removeLast() }
+        invalidateRuns(from: summaries.count)
         let firstIndex = number * bucketsPerBar
         var b = buckets.count
         while b > head, buckets[b - 1].index >= firstIndex { b -= 1 }
@@ -221,8 +307,8 @@ struct Lookback: Sendable {
                 summary.bar.highMid = max(summary.bar.highMid, bucket.highMid)
                 summary.bar.lowMid = min(summary.bar.lowMid, bucket.lowMid)
             }
-            summary.spreads.merge(bucket.spreads)
-            summary.rollPairs.merge(bucket.rollPairs)
+            summary.moments.spreads.merge(bucket.spreads)
+            summary.moments.rollPairs.merge(bucket.rollPairs)
             b += 1
         }
         if summary.quotes > 0, summary.bar.highMid > summary.bar.lowMid {
