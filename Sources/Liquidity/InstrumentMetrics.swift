@@ -184,25 +184,14 @@ public struct InstrumentMetrics: Sendable {
     private mutating func lookbackMetrics(into record: inout LiquidityRecord, end: Int64) {
         lookback.slide(to: end - configuration.lookbackMicros)
         let barSeconds = Double(configuration.barMicros) / 1e6
-        let bars = lookback.bars
-
-        var parkinson = 0.0, parkinsonCount = 0
-        var amihud = 0.0, amihudCount = 0
-        var previousMid: Double?
-        for summary in bars where summary.quotes > 0 {
-            if let term = summary.parkinsonTerm {
-                parkinson += term
-                parkinsonCount += 1
-            }
-            if previousMid != nil, summary.bar.notional > 0 {
-                amihud += summary.amihudTerm
-                amihudCount += 1
-            }
-            previousMid = summary.bar.lastMid
+        let sums = lookback.barSums
+        if sums.parkinsonCount > 0 {
+            record.volParkinson = (sums.parkinson / Double(sums.parkinsonCount) * secondsPerYear / barSeconds).squareRoot()
         }
-        if parkinsonCount > 0 { record.volParkinson = (parkinson / Double(parkinsonCount) * secondsPerYear / barSeconds).squareRoot() }
-        if amihudCount > 0 { record.amihud = amihud / Double(amihudCount) }
-        if let mid = record.mid, let beta = kyleSlope(bars) { record.kyleLambda = beta * 1e6 / mid * 1e4 }
+        if sums.amihudCount > 0 { record.amihud = sums.amihud / Double(sums.amihudCount) }
+        if let mid = record.mid, let beta = olsSlope(lookback.kylePoints[..<lookback.kylePointCount]) {
+            record.kyleLambda = beta * 1e6 / mid * 1e4
+        }
         let pairs = lookback.moments.rollPairs, spreads = lookback.moments.spreads
         if let mid = record.mid, let c = pairs.sampleCovariance {
             record.rollSpreadBps = c < 0 ? 2 * (-c).squareRoot() / mid * 1e4 : 0
@@ -226,36 +215,27 @@ public struct InstrumentMetrics: Sendable {
     }
 }
 
-/// Kyle's β: the OLS slope (two-pass) of bar `Δmid` (last mid minus the previous quoted bar's) on bar signed
-/// notional, over the quoted bars after the first; nil with fewer than two points or no variation in the notional.
-/// - Complexity: O(bars), two passes, no allocation.
-func kyleSlope(_ bars: ArraySlice<LookbackBar>) -> Double? {
-    var count = 0
-    var meanX = 0.0, meanY = 0.0
-    var previousMid: Double?
-    for summary in bars where summary.quotes > 0 {
-        if let previousMid {
-            meanX += summary.bar.signedNotional
-            meanY += summary.bar.lastMid - previousMid
-            count += 1
+/// The OLS slope (two-pass) of Δmid on signed notional over `points`, nil with fewer than two points or no
+/// variation in the notional.
+func olsSlope(_ points: ArraySlice<KylePoint>) -> Double? {
+    guard points.count >= 2 else { return nil }
+    return points.withUnsafeBufferPointer { p in
+        let n = Double(p.count)
+        var meanX = 0.0, meanY = 0.0
+        for point in p {
+            meanX += point.signedNotional
+            meanY += point.midChange
         }
-        previousMid = summary.bar.lastMid
-    }
-    guard count >= 2 else { return nil }
-    let n = Double(count)
-    meanX /= n
-    meanY /= n
-    var sxx = 0.0, sxy = 0.0
-    previousMid = nil
-    for summary in bars where summary.quotes > 0 {
-        if let previousMid {
-            let dx = summary.bar.signedNotional - meanX
+        meanX /= n
+        meanY /= n
+        var sxx = 0.0, sxy = 0.0
+        for point in p {
+            let dx = point.signedNotional - meanX
             sxx += dx * dx
-            sxy += dx * (summary.bar.lastMid - previousMid - meanY)
+            sxy += dx * (point.midChange - meanY)
         }
-        previousMid = summary.bar.lastMid
+        return sxx > 0 ? sxy / sxx : nil
     }
-    return sxx > 0 ? sxy / sxx : nil
 }
 
 /// Sums over the current interval.

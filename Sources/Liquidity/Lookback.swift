@@ -52,8 +52,8 @@ struct LookbackBar: Sendable {
     /// While the bar is in the front run of the lookback's aggregate: the moments of this bar and every later bar
     /// of that run, merged (see ``Lookback/slide(to:)``).
     var suffix = BarMoments()
-    /// `ln(Hi/Lo)²/(4 ln 2)` of a quoted bar with Hi > Lo, else nil.
-    var parkinsonTerm: Double?
+    /// `ln(Hi/Lo)²/(4 ln 2)` of a quoted bar with Hi > Lo, else −1 (no term).
+    var parkinsonTerm = -1.0
     /// `|ln(lastMid / m)| / notional · 1e6` for `m` = ``amihudPreviousMid``, the last mid of the quoted bar before
     /// this one when the term was taken; NaN (never equal) until then. The term is reused only while that bar's
     /// last mid is still the same, so it is always the one a recomputation would give.
@@ -72,6 +72,21 @@ struct BarMoments: Sendable {
         spreads.merge(other.spreads)
         rollPairs.merge(other.rollPairs)
     }
+}
+
+/// Sums of per-bar terms over the lookback's quoted bars: Parkinson's `ln(Hi/Lo)²/(4 ln 2)` over bars with
+/// Hi > Lo, Amihud's terms over bars after the first with notional > 0.
+struct BarSums: Sendable {
+    var parkinson = 0.0
+    var parkinsonCount = 0
+    var amihud = 0.0
+    var amihudCount = 0
+}
+
+/// One point of Kyle's regression: a quoted bar's signed notional and its Δmid from the previous quoted bar.
+struct KylePoint: Sendable {
+    var signedNotional: Double
+    var midChange: Double
 }
 
 /// The sliding lookback of one instrument: a sparse, ordered run of buckets (only buckets with events exist),
@@ -125,12 +140,21 @@ struct Lookback: Sendable {
     private static let openBars = 2
     /// Spreads and Roll pairs of the whole lookback, as of the last ``slide(to:)``.
     private(set) var moments = BarMoments()
+    /// Parkinson and Amihud sums over the lookback's quoted bars, as of the last ``slide(to:)``.
+    private(set) var barSums = BarSums()
+    /// Kyle's points, one per quoted bar after the first, in the first ``kylePointCount`` entries; as of the last
+    /// ``slide(to:)``.
+    private(set) var kylePoints: [KylePoint] = []
+    private(set) var kylePointCount = 0
+    /// The most bars a lookback can touch (`⌈Lb/B⌉ + 1`), reserved once bars exist.
+    private let barsNeeded: Int
 
     init(intervalMicros: Int64, barMicros: Int64, lookbackMicros: Int64) {
         granularity = gcd(gcd(intervalMicros, barMicros), lookbackMicros)
         capacityNeeded = Int(min(lookbackMicros / granularity, 1 << 20)) + 1
         self.barMicros = barMicros
         bucketsPerBar = barMicros / granularity
+        barsNeeded = Int(min(lookbackMicros / barMicros, 1 << 20)) + 2
     }
 
     /// The bucket holding `ts`, created if needed (events normally arrive in time order: O(1)). An event older
@@ -161,6 +185,8 @@ struct Lookback: Sendable {
 
     /// Evicted buckets kept before the storage is compacted.
     private static let compactionSlack = 16
+    /// Dropped bar summaries kept before their storage is compacted.
+    private static let summarySlack = 4
 
     /// Forgets buckets that start before `start` (µs); they can never re-enter a later lookback.
     mutating func evict(before start: Int64) {
@@ -185,7 +211,7 @@ struct Lookback: Sendable {
     /// Evicts to the lookback starting at `start` (µs) and brings the bar summaries up to date: bars before the
     /// start are dropped, the first bar is rebuilt if eviction cut into it, and every bar from the earliest bucket
     /// written since the last call on is rebuilt from its buckets. Amihud terms are retaken where the previous
-    /// quoted bar's last mid changed.
+    /// quoted bar's last mid changed, and the bars are read into ``barSums``, the Kyle points and ``moments``.
     mutating func slide(to start: Int64) {
         evict(before: start)
         let firstBar = floorDiv(start, barMicros)
@@ -201,13 +227,13 @@ struct Lookback: Sendable {
             }
         }
         if rebuildFrom != .max { rebuildBars(from: rebuildFrom) }
-        if summaryHead >= Self.compactionSlack {
+        if summaryHead >= Self.summarySlack {
             summaries.removeFirst(summaryHead)
             frontEnd -= summaryHead
             backEnd -= summaryHead
             summaryHead = 0
         }
-        updateAmihudTerms()
+        readBars()
         mergeMoments()
     }
 
@@ -285,6 +311,7 @@ struct Lookback: Sendable {
         while b > head, buckets[b - 1].index >= firstIndex { b -= 1 }
         while b < buckets.count {
             let (bar, next) = summarize(from: b)
+            if summaries.capacity == 0 { summaries.reserveCapacity(barsNeeded + Self.summarySlack) }
             summaries.append(bar)
             b = next
         }
@@ -318,18 +345,44 @@ struct Lookback: Sendable {
         return (summary, b)
     }
 
-    /// Takes the Amihud term of every quoted bar after the first whose previous quoted bar's last mid is not the
-    /// one its term was taken against (a rebuilt bar has none).
-    private mutating func updateAmihudTerms() {
-        var previousMid: Double?
-        for i in summaryHead..<summaries.count where summaries[i].quotes > 0 {
-            let bar = summaries[i].bar
-            if let previousMid, bar.notional > 0, summaries[i].amihudPreviousMid != previousMid {
-                summaries[i].amihudTerm = abs(log(bar.lastMid / previousMid)) / bar.notional * 1e6
-                summaries[i].amihudPreviousMid = previousMid
+    /// Reads the quoted bars in order into ``barSums`` and the Kyle points, retaking the Amihud term of every
+    /// quoted bar after the first whose previous quoted bar's last mid is not the one its term was taken against
+    /// (a rebuilt bar has none). Sums run over the bars in time order, as over freshly built bars.
+    private mutating func readBars() {
+        let live = summaries.count - summaryHead
+        if kylePoints.count < live { kylePoints = Array(repeating: KylePoint(signedNotional: 0, midChange: 0), count: max(live, barsNeeded)) }
+        var sums = BarSums()
+        var points = 0
+        let first = summaryHead
+        summaries.withUnsafeMutableBufferPointer { bars in
+            kylePoints.withUnsafeMutableBufferPointer { kyle in
+                var previousMid = 0.0
+                var hasPrevious = false
+                for i in first..<bars.count where bars[i].quotes > 0 {
+                    let bar = bars[i].bar
+                    if bars[i].parkinsonTerm >= 0 {
+                        sums.parkinson += bars[i].parkinsonTerm
+                        sums.parkinsonCount += 1
+                    }
+                    if hasPrevious {
+                        if bar.notional > 0 {
+                            if bars[i].amihudPreviousMid != previousMid {
+                                bars[i].amihudTerm = abs(log(bar.lastMid / previousMid)) / bar.notional * 1e6
+                                bars[i].amihudPreviousMid = previousMid
+                            }
+                            sums.amihud += bars[i].amihudTerm
+                            sums.amihudCount += 1
+                        }
+                        kyle[points] = KylePoint(signedNotional: bar.signedNotional, midChange: bar.lastMid - previousMid)
+                        points += 1
+                    }
+                    previousMid = bar.lastMid
+                    hasPrevious = true
+                }
             }
-            previousMid = bar.lastMid
         }
+        barSums = sums
+        kylePointCount = points
     }
 
     /// The lookback's bars that hold at least one quote, oldest first, and the merged per-bucket statistics.
