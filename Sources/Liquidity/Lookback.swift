@@ -110,13 +110,9 @@ struct KylePoint: Sendable {
 struct Lookback: Sendable {
     /// Bucket width g in µs.
     let granularity: Int64
-    private(set) var buckets: [LookbackBucket] = []
-    private var head = 0
+    private var buckets: BucketRing
     /// The start of the last lookback evicted to: older events can never count again.
     private var evictedBefore = Int64.min
-
-    /// The most buckets a lookback can hold.
-    private let capacityNeeded: Int
 
     /// Bar width B in µs, and in buckets (g divides B).
     let barMicros: Int64
@@ -129,6 +125,12 @@ struct Lookback: Sendable {
     private var writtenFrom = Int64.max
     /// Whether eviction removed buckets from the bar holding the lookback's start since the last update.
     private var isFirstBarCut = false
+    /// The newest bar's summary over its buckets before `checkpointIndex` (the newest bucket when it was taken),
+    /// before the Parkinson term: a rebuild of that bar with no bucket before `checkpointIndex` written since goes
+    /// on from it, folding the same buckets in the same order as a rebuild from its first bucket. Dropped when
+    /// eviction reaches the bar.
+    private var checkpoint: LookbackBar?
+    private var checkpointIndex = Int64.max
 
     /// Positions in ``summaries`` (`summaryHead ≤ frontEnd ≤ backEnd ≤ summaries.count`): the front run is
     /// `summaryHead + 1 ..< frontEnd` (its ``LookbackBar/suffix`` merges end at `frontEnd`), the back run
@@ -151,7 +153,7 @@ struct Lookback: Sendable {
 
     init(intervalMicros: Int64, barMicros: Int64, lookbackMicros: Int64) {
         granularity = gcd(gcd(intervalMicros, barMicros), lookbackMicros)
-        capacityNeeded = Int(min(lookbackMicros / granularity, 1 << 20)) + 1
+        buckets = BucketRing(capacityNeeded: Int(min(lookbackMicros / granularity, 1 << 20)) + 1)
         self.barMicros = barMicros
         bucketsPerBar = barMicros / granularity
         barsNeeded = Int(min(lookbackMicros / barMicros, 1 << 20)) + 2
@@ -163,47 +165,43 @@ struct Lookback: Sendable {
         guard ts >= evictedBefore else { return }
         let index = floorDiv(ts, granularity)
         if index < writtenFrom { writtenFrom = index }
-        if let last = buckets.indices.last, last >= head {
+        if buckets.count > 0 {
+            let last = buckets.count - 1
             if buckets[last].index == index { body(&buckets[last]); return }
             if buckets[last].index > index {
                 // A late event: find or insert its bucket in order.
                 var i = last
-                while i >= head, buckets[i].index > index { i -= 1 }
-                if i >= head, buckets[i].index == index { body(&buckets[i]); return }
+                while i >= 0, buckets[i].index > index { i -= 1 }
+                if i >= 0, buckets[i].index == index { body(&buckets[i]); return }
                 buckets.insert(LookbackBucket(index: index), at: i + 1)
                 body(&buckets[i + 1])
                 return
             }
         }
-        if buckets.count == 32 {
-            // An active instrument: reserve what a full lookback needs once, instead of doubling past it.
-            buckets.reserveCapacity(capacityNeeded + Self.compactionSlack)
-        }
         buckets.append(LookbackBucket(index: index))
         body(&buckets[buckets.count - 1])
     }
 
-    /// Evicted buckets kept before the storage is compacted.
-    private static let compactionSlack = 16
     /// Dropped bar summaries kept before their storage is compacted.
     private static let summarySlack = 4
 
     /// Forgets buckets that start before `start` (µs); they can never re-enter a later lookback.
     mutating func evict(before start: Int64) {
         evictedBefore = max(evictedBefore, start)
-        let first = head
-        while head < buckets.count, buckets[head].index * granularity < start { head += 1 }
-        if head > first, floorDiv(buckets[head - 1].index, bucketsPerBar) == floorDiv(start, barMicros) {
-            isFirstBarCut = true
+        var lastEvicted: Int64?
+        while buckets.count > 0, buckets[0].index * granularity < start {
+            lastEvicted = buckets[0].index
+            buckets.removeFirst()
         }
-        if head >= Self.compactionSlack {
-            buckets.removeFirst(head)
-            head = 0
+        if let lastEvicted {
+            let bar = floorDiv(lastEvicted, bucketsPerBar)
+            if bar == floorDiv(start, barMicros) { isFirstBarCut = true }
+            if let checkpoint, checkpoint.number <= bar { self.checkpoint = nil }
         }
     }
 
     /// Live buckets, oldest first.
-    var live: ArraySlice<LookbackBucket> { buckets[head...] }
+    var live: [LookbackBucket] { (0..<buckets.count).map { buckets[$0] } }
 
     /// Summaries of the lookback's bars (quoted or not), oldest first. Current after ``slide(to:)``.
     var bars: ArraySlice<LookbackBar> { summaries[summaryHead...] }
@@ -216,7 +214,8 @@ struct Lookback: Sendable {
         evict(before: start)
         let firstBar = floorDiv(start, barMicros)
         while summaryHead < summaries.count, summaries[summaryHead].number < firstBar { summaryHead += 1 }
-        var rebuildFrom = writtenFrom == .max ? Int64.max : floorDiv(writtenFrom, bucketsPerBar)
+        let written = writtenFrom
+        var rebuildFrom = written == .max ? Int64.max : floorDiv(written, bucketsPerBar)
         writtenFrom = .max
         if isFirstBarCut {
             isFirstBarCut = false
@@ -226,7 +225,7 @@ struct Lookback: Sendable {
                 rebuildFirstBar(firstBar)
             }
         }
-        if rebuildFrom != .max { rebuildBars(from: rebuildFrom) }
+        if rebuildFrom != .max { rebuildBars(from: rebuildFrom, written: written) }
         if summaryHead >= Self.summarySlack {
             summaries.removeFirst(summaryHead)
             frontEnd -= summaryHead
@@ -288,8 +287,8 @@ struct Lookback: Sendable {
     /// holds (the first ones), or drops it when it holds none.
     private mutating func rebuildFirstBar(_ number: Int64) {
         let hasFirst = summaryHead < summaries.count && summaries[summaryHead].number == number
-        if head < buckets.count, floorDiv(buckets[head].index, bucketsPerBar) == number {
-            let (bar, _) = summarize(from: head)
+        if buckets.count > 0, floorDiv(buckets[0].index, bucketsPerBar) == number {
+            let (bar, _) = summarize(from: 0)
             if hasFirst {
                 summaries[summaryHead] = bar
             } else {
@@ -302,30 +301,42 @@ struct Lookback: Sendable {
         }
     }
 
-    /// Rebuilds the summaries of every bar numbered `number` or later from the live buckets.
-    private mutating func rebuildBars(from number: Int64) {
+    /// Rebuilds the summaries of every bar numbered `number` or later from the live buckets, the first of them
+    /// from the ``checkpoint`` when no bucket before it was written (no bucket before `written` was).
+    private mutating func rebuildBars(from number: Int64, written: Int64) {
         while summaries.count > summaryHead, summaries[summaries.count - 1].number >= number { summaries.removeLast() }
         invalidateRuns(from: summaries.count)
-        let firstIndex = number * bucketsPerBar
+        var resuming: LookbackBar?
+        var firstIndex = number * bucketsPerBar
+        if let checkpoint, checkpoint.number == number, written >= checkpointIndex {
+            resuming = checkpoint
+            firstIndex = checkpointIndex
+        }
         var b = buckets.count
-        while b > head, buckets[b - 1].index >= firstIndex { b -= 1 }
-        while b < buckets.count {
-            let (bar, next) = summarize(from: b)
+        while b > 0, buckets[b - 1].index >= firstIndex { b -= 1 }
+        while b < buckets.count || resuming != nil {
+            let (bar, next) = summarize(from: b, resuming: resuming)
+            resuming = nil
             if summaries.capacity == 0 { summaries.reserveCapacity(barsNeeded + Self.summarySlack) }
             summaries.append(bar)
             b = next
         }
     }
 
-    /// The summary of the bar holding live bucket `start`, over that bucket and the following ones of the same bar,
-    /// and the position after them. Sums in the same order as ``bars(barMicros:)``.
-    private func summarize(from start: Int) -> (LookbackBar, next: Int) {
-        let number = floorDiv(buckets[start].index, bucketsPerBar)
-        let end = (number + 1) * bucketsPerBar
-        var summary = LookbackBar(number: number)
+    /// The summary of the bar holding live bucket `start`, over that bucket and the following ones of the same bar
+    /// (folded onto `resuming`, that bar's summary over its earlier buckets, if given), and the position after
+    /// them. Sums in the same order as ``bars(barMicros:)``. Takes the ``checkpoint`` at the newest bucket.
+    private mutating func summarize(from start: Int, resuming: LookbackBar? = nil) -> (LookbackBar, next: Int) {
+        var summary = resuming ?? LookbackBar(number: floorDiv(buckets[start].index, bucketsPerBar))
+        let end = (summary.number + 1) * bucketsPerBar
+        let newest = buckets.count - 1
         var b = start
         while b < buckets.count, buckets[b].index < end {
             let bucket = buckets[b]
+            if b == newest {
+                checkpoint = summary
+                checkpointIndex = bucket.index
+            }
             summary.bar.notional += bucket.notional
             summary.bar.signedNotional += bucket.signedNotional
             if bucket.quotes > 0 {
@@ -388,40 +399,95 @@ struct Lookback: Sendable {
     /// The lookback's bars that hold at least one quote, oldest first, and the merged per-bucket statistics.
     /// Call after ``evict(before:)`` with the lookback's start.
     func bars(barMicros: Int64) -> [Bar] {
-        // The same sums and extremes, bucket by bucket in order, as plain locals: the optional tuple this kept
-        // the open bar in was unwrapped and written back at every bucket.
         var bars: [Bar] = []
-        let start = head
-        guard start < buckets.count else { return bars }
-        return buckets.withUnsafeBufferPointer { live in
-            // At most one bar per bar width spanned (and never more than there are buckets).
-            let span = (live[live.count - 1].index - live[start].index) * granularity / barMicros + 2
-            bars.reserveCapacity(Int(min(span, Int64(live.count - start))))
-            // Buckets are in increasing time order, so a bucket starts a new bar exactly when it is at or past the
-            // end of the current one: one division per bar instead of one per bucket.
-            var barEnd = (floorDiv(live[start].index * granularity, barMicros) + 1) * barMicros
-            var bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
-            var quotes = 0
-            for b in start..<live.count {
-                let t = live[b].index * granularity
-                if t >= barEnd {
-                    if quotes > 0 { bars.append(bar) }
-                    barEnd = (floorDiv(t, barMicros) + 1) * barMicros
-                    bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
-                    quotes = 0
-                }
-                bar.notional += live[b].notional
-                bar.signedNotional += live[b].signedNotional
-                if live[b].quotes > 0 {
-                    quotes += live[b].quotes
-                    bar.lastMid = live[b].lastMid
-                    bar.highMid = max(bar.highMid, live[b].highMid)
-                    bar.lowMid = min(bar.lowMid, live[b].lowMid)
-                }
+        let count = buckets.count
+        guard count > 0 else { return bars }
+        // At most one bar per bar width spanned (and never more than there are buckets).
+        let span = (buckets[count - 1].index - buckets[0].index) * granularity / barMicros + 2
+        bars.reserveCapacity(Int(min(span, Int64(count))))
+        // Buckets are in increasing time order, so a bucket starts a new bar exactly when it is at or past the end
+        // of the current one: one division per bar instead of one per bucket.
+        var barEnd = (floorDiv(buckets[0].index * granularity, barMicros) + 1) * barMicros
+        var bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
+        var quotes = 0
+        for b in 0..<count {
+            let bucket = buckets[b]
+            let t = bucket.index * granularity
+            if t >= barEnd {
+                if quotes > 0 { bars.append(bar) }
+                barEnd = (floorDiv(t, barMicros) + 1) * barMicros
+                bar = Bar(lastMid: 0, highMid: -.infinity, lowMid: .infinity, notional: 0, signedNotional: 0)
+                quotes = 0
             }
-            if quotes > 0 { bars.append(bar) }
-            return bars
+            bar.notional += bucket.notional
+            bar.signedNotional += bucket.signedNotional
+            if bucket.quotes > 0 {
+                quotes += bucket.quotes
+                bar.lastMid = bucket.lastMid
+                bar.highMid = max(bar.highMid, bucket.highMid)
+                bar.lowMid = min(bar.lowMid, bucket.lowMid)
+            }
         }
+        if quotes > 0 { bars.append(bar) }
+        return bars
+    }
+}
+
+/// The live buckets of a lookback, oldest first, in a ring: dropping the oldest moves nothing, where compacting
+/// an array moved every live bucket.
+struct BucketRing: Sendable {
+    private var slots: [LookbackBucket] = []
+    /// The slot of the oldest bucket.
+    private var first = 0
+    private(set) var count = 0
+    /// The most buckets a lookback can hold: the capacity once an instrument is active.
+    let capacityNeeded: Int
+
+    init(capacityNeeded: Int) { self.capacityNeeded = capacityNeeded }
+
+    @inline(__always) private func slot(_ i: Int) -> Int {
+        let s = first + i
+        return s >= slots.count ? s - slots.count : s
+    }
+
+    /// The `i`-th oldest bucket.
+    subscript(i: Int) -> LookbackBucket {
+        get { slots[slot(i)] }
+        _modify { yield &slots[slot(i)] }
+    }
+
+    mutating func append(_ bucket: LookbackBucket) {
+        if count == slots.count { grow() }
+        slots[slot(count)] = bucket
+        count += 1
+    }
+
+    /// Inserts `bucket` as the `i`-th oldest, moving the newer ones up by one (late events only).
+    mutating func insert(_ bucket: LookbackBucket, at i: Int) {
+        append(bucket)
+        var j = count - 1
+        while j > i {
+            self[j] = self[j - 1]
+            j -= 1
+        }
+        self[i] = bucket
+    }
+
+    mutating func removeFirst() {
+        first = slot(1)
+        count -= 1
+    }
+
+    /// Doubles while the instrument is quiet; at 32 buckets (an active instrument) takes what a full lookback needs
+    /// once, instead of doubling past it.
+    private mutating func grow() {
+        let capacity = slots.count < 32 ? max(4, slots.count * 2) : max(capacityNeeded, slots.count * 2)
+        var grown: [LookbackBucket] = []
+        grown.reserveCapacity(capacity)
+        for i in 0..<count { grown.append(self[i]) }
+        grown.append(contentsOf: repeatElement(LookbackBucket(index: 0), count: capacity - count))
+        slots = grown
+        first = 0
     }
 }
 
