@@ -129,8 +129,16 @@ struct Lookback: Sendable {
     /// before the Parkinson term: a rebuild of that bar with no bucket before `checkpointIndex` written since goes
     /// on from it, folding the same buckets in the same order as a rebuild from its first bucket. Dropped when
     /// eviction reaches the bar.
-    private var checkpoint: LookbackBar?
+    private var checkpoint = LookbackBar(number: .min)
     private var checkpointIndex = Int64.max
+    private var hasCheckpoint = false
+    /// While the bar holding the lookback's start is cut bucket by bucket: for each of its buckets (index in
+    /// `firstBarSuffixIndices`), the merged moments of that bucket and the bar's later ones, taken once when the
+    /// bar is first cut. A cut then reads its moments instead of merging every bucket left. Dropped (number
+    /// `Int64.min`) when a bucket of the bar is written.
+    private var firstBarSuffixNumber = Int64.min
+    private var firstBarSuffixes: [BarMoments] = []
+    private var firstBarSuffixIndices: [Int64] = []
 
     /// Positions in ``summaries`` (`summaryHead ≤ frontEnd ≤ backEnd ≤ summaries.count`): the front run is
     /// `summaryHead + 1 ..< frontEnd` (its ``LookbackBar/suffix`` merges end at `frontEnd`), the back run
@@ -196,7 +204,7 @@ struct Lookback: Sendable {
         if let lastEvicted {
             let bar = floorDiv(lastEvicted, bucketsPerBar)
             if bar == floorDiv(start, barMicros) { isFirstBarCut = true }
-            if let checkpoint, checkpoint.number <= bar { self.checkpoint = nil }
+            if hasCheckpoint, checkpoint.number <= bar { hasCheckpoint = false }
         }
     }
 
@@ -217,6 +225,7 @@ struct Lookback: Sendable {
         let written = writtenFrom
         var rebuildFrom = written == .max ? Int64.max : floorDiv(written, bucketsPerBar)
         writtenFrom = .max
+        if rebuildFrom <= firstBarSuffixNumber { firstBarSuffixNumber = .min }
         if isFirstBarCut {
             isFirstBarCut = false
             if rebuildFrom <= firstBar {
@@ -284,11 +293,13 @@ struct Lookback: Sendable {
     }
 
     /// Rebuilds the summary of bar `number`, the bar holding the lookback's start, from the live buckets it still
-    /// holds (the first ones), or drops it when it holds none.
+    /// holds (the first ones), or drops it when it holds none. Its moments come from ``firstBarSuffixes``.
     private mutating func rebuildFirstBar(_ number: Int64) {
         let hasFirst = summaryHead < summaries.count && summaries[summaryHead].number == number
         if buckets.count > 0, floorDiv(buckets[0].index, bucketsPerBar) == number {
-            let (bar, _) = summarize(from: 0)
+            var bar = LookbackBar(number: number)
+            let end = summarize(&bar, from: 0, mergingMoments: false)
+            bar.moments = firstBarMoments(number, through: end)
             if hasFirst {
                 summaries[summaryHead] = bar
             } else {
@@ -301,41 +312,62 @@ struct Lookback: Sendable {
         }
     }
 
+    /// The merged moments of the live buckets `0..<end`, all of bar `number`, from ``firstBarSuffixes`` (taken
+    /// first if they are not that bar's).
+    private mutating func firstBarMoments(_ number: Int64, through end: Int) -> BarMoments {
+        let index = buckets[0].index
+        if firstBarSuffixNumber == number, let k = firstBarSuffixIndices.firstIndex(of: index) {
+            return firstBarSuffixes[k]
+        }
+        firstBarSuffixNumber = number
+        firstBarSuffixes.removeAll(keepingCapacity: true)
+        firstBarSuffixIndices.removeAll(keepingCapacity: true)
+        var suffix = BarMoments()
+        var b = end
+        while b > 0 {
+            b -= 1
+            var merged = BarMoments(spreads: buckets[b].spreads, rollPairs: buckets[b].rollPairs)
+            merged.merge(suffix)
+            suffix = merged
+            firstBarSuffixes.append(merged)
+            firstBarSuffixIndices.append(buckets[b].index)
+        }
+        firstBarSuffixes.reverse()
+        firstBarSuffixIndices.reverse()
+        return suffix
+    }
+
     /// Rebuilds the summaries of every bar numbered `number` or later from the live buckets, the first of them
     /// from the ``checkpoint`` when no bucket before it was written (no bucket before `written` was).
     private mutating func rebuildBars(from number: Int64, written: Int64) {
         while summaries.count > summaryHead, summaries[summaries.count - 1].number >= number { summaries.removeLast() }
         invalidateRuns(from: summaries.count)
-        var resuming: LookbackBar?
-        var firstIndex = number * bucketsPerBar
-        if let checkpoint, checkpoint.number == number, written >= checkpointIndex {
-            resuming = checkpoint
-            firstIndex = checkpointIndex
-        }
+        var isResuming = hasCheckpoint && checkpoint.number == number && written >= checkpointIndex
+        let firstIndex = isResuming ? checkpointIndex : number * bucketsPerBar
         var b = buckets.count
         while b > 0, buckets[b - 1].index >= firstIndex { b -= 1 }
-        while b < buckets.count || resuming != nil {
-            let (bar, next) = summarize(from: b, resuming: resuming)
-            resuming = nil
-            if summaries.capacity == 0 { summaries.reserveCapacity(barsNeeded + Self.summarySlack) }
+        if summaries.capacity == 0 { summaries.reserveCapacity(barsNeeded + Self.summarySlack) }
+        while b < buckets.count || isResuming {
+            var bar = isResuming ? checkpoint : LookbackBar(number: floorDiv(buckets[b].index, bucketsPerBar))
+            isResuming = false
+            b = summarize(&bar, from: b)
             summaries.append(bar)
-            b = next
         }
     }
 
-    /// The summary of the bar holding live bucket `start`, over that bucket and the following ones of the same bar
-    /// (folded onto `resuming`, that bar's summary over its earlier buckets, if given), and the position after
-    /// them. Sums in the same order as ``bars(barMicros:)``. Takes the ``checkpoint`` at the newest bucket.
-    private mutating func summarize(from start: Int, resuming: LookbackBar? = nil) -> (LookbackBar, next: Int) {
-        var summary = resuming ?? LookbackBar(number: floorDiv(buckets[start].index, bucketsPerBar))
+    /// Folds live buckets from position `start` on that belong to `summary`'s bar into it (the bar's moments too,
+    /// if `mergingMoments`), sets its Parkinson term, and returns the position after them. Sums in the same order
+    /// as ``bars(barMicros:)``. Takes the ``checkpoint`` at the newest bucket.
+    private mutating func summarize(_ summary: inout LookbackBar, from start: Int, mergingMoments: Bool = true) -> Int {
         let end = (summary.number + 1) * bucketsPerBar
         let newest = buckets.count - 1
         var b = start
-        while b < buckets.count, buckets[b].index < end {
+        while b <= newest, buckets[b].index < end {
             let bucket = buckets[b]
-            if b == newest {
+            if b == newest, mergingMoments {
                 checkpoint = summary
                 checkpointIndex = bucket.index
+                hasCheckpoint = true
             }
             summary.bar.notional += bucket.notional
             summary.bar.signedNotional += bucket.signedNotional
@@ -345,15 +377,17 @@ struct Lookback: Sendable {
                 summary.bar.highMid = max(summary.bar.highMid, bucket.highMid)
                 summary.bar.lowMid = min(summary.bar.lowMid, bucket.lowMid)
             }
-            summary.moments.spreads.merge(bucket.spreads)
-            summary.moments.rollPairs.merge(bucket.rollPairs)
+            if mergingMoments {
+                summary.moments.spreads.merge(bucket.spreads)
+                summary.moments.rollPairs.merge(bucket.rollPairs)
+            }
             b += 1
         }
         if summary.quotes > 0, summary.bar.highMid > summary.bar.lowMid {
             let range = log(summary.bar.highMid / summary.bar.lowMid)
             summary.parkinsonTerm = range * range / (4 * log(2.0))
         }
-        return (summary, b)
+        return b
     }
 
     /// Reads the quoted bars in order into ``barSums`` and the Kyle points, retaking the Amihud term of every
