@@ -186,44 +186,23 @@ public struct InstrumentMetrics: Sendable {
         return record
     }
 
-    /// The metrics over the lookback `[end − Lb, end)`: bars, Roll, Bangia.
-    /// - Complexity: O(buckets in the lookback + bars).
+    /// The metrics over the lookback `[end − Lb, end)`: bars, Roll, Bangia, from the lookback's bar summaries.
+    /// Parkinson, Amihud and Kyle read the same bar values in the same order as a scan of every bucket would;
+    /// Roll and Bangia read the lookback's merged moments (see ``Lookback``), equal to merging every bucket in order
+    /// up to the order of the floating-point merges.
+    /// - Complexity: O(bars in the lookback + buckets in the bars rebuilt).
     private mutating func lookbackMetrics(into record: inout LiquidityRecord, end: Int64) {
-        lookback.evict(before: end - configuration.lookbackMicros)
+        lookback.slide(to: end - configuration.lookbackMicros)
         let barSeconds = Double(configuration.barMicros) / 1e6
-        let bars = lookback.bars(barMicros: configuration.barMicros)
-
-        var parkinson = 0.0, parkinsonCount = 0
-        for bar in bars where bar.highMid > bar.lowMid {
-            let range = log(bar.highMid / bar.lowMid)
-            parkinson += range * range / (4 * log(2.0))
-            parkinsonCount += 1
+        let sums = lookback.barSums
+        if sums.parkinsonCount > 0 {
+            record.volParkinson = (sums.parkinson / Double(sums.parkinsonCount) * secondsPerYear / barSeconds).squareRoot()
         }
-        if parkinsonCount > 0 { record.volParkinson = (parkinson / Double(parkinsonCount) * secondsPerYear / barSeconds).squareRoot() }
-
-        var amihud = 0.0, amihudCount = 0
-        var x: [Double] = [], y: [Double] = []
-        if bars.count > 1 {
-            x.reserveCapacity(bars.count - 1)
-            y.reserveCapacity(bars.count - 1)
-            for i in 1..<bars.count {
-                if bars[i].notional > 0 {
-                    amihud += abs(log(bars[i].lastMid / bars[i - 1].lastMid)) / bars[i].notional * 1e6
-                    amihudCount += 1
-                }
-                x.append(bars[i].signedNotional)
-                y.append(bars[i].lastMid - bars[i - 1].lastMid)
-            }
+        if sums.amihudCount > 0 { record.amihud = sums.amihud / Double(sums.amihudCount) }
+        if let mid = record.mid, let beta = olsSlope(lookback.kylePoints[..<lookback.kylePointCount]) {
+            record.kyleLambda = beta * 1e6 / mid * 1e4
         }
-        if amihudCount > 0 { record.amihud = amihud / Double(amihudCount) }
-        if let mid = record.mid, let beta = olsSlope(x: x, y: y) { record.kyleLambda = beta * 1e6 / mid * 1e4 }
-
-        var pairs = CoMoments()
-        var spreads = Moments()
-        for bucket in lookback.live {
-            pairs.merge(bucket.rollPairs)
-            spreads.merge(bucket.spreads)
-        }
+        let pairs = lookback.moments.rollPairs, spreads = lookback.moments.spreads
         if let mid = record.mid, let c = pairs.sampleCovariance {
             record.rollSpreadBps = c < 0 ? 2 * (-c).squareRoot() / mid * 1e4 : 0
         }
@@ -246,21 +225,27 @@ public struct InstrumentMetrics: Sendable {
     }
 }
 
-/// The OLS slope of `y` on `x` (two-pass), nil with fewer than two points or no variation in `x`.
-func olsSlope(x: [Double], y: [Double]) -> Double? {
-    guard x.count >= 2 else { return nil }
-    let n = Double(x.count)
-    var meanX = 0.0, meanY = 0.0
-    for i in x.indices { meanX += x[i]; meanY += y[i] }
-    meanX /= n
-    meanY /= n
-    var sxx = 0.0, sxy = 0.0
-    for i in x.indices {
-        let dx = x[i] - meanX
-        sxx += dx * dx
-        sxy += dx * (y[i] - meanY)
+/// The OLS slope (two-pass) of Δmid on signed notional over `points`, nil with fewer than two points or no
+/// variation in the notional.
+func olsSlope(_ points: ArraySlice<KylePoint>) -> Double? {
+    guard points.count >= 2 else { return nil }
+    return points.withUnsafeBufferPointer { p in
+        let n = Double(p.count)
+        var meanX = 0.0, meanY = 0.0
+        for point in p {
+            meanX += point.signedNotional
+            meanY += point.midChange
+        }
+        meanX /= n
+        meanY /= n
+        var sxx = 0.0, sxy = 0.0
+        for point in p {
+            let dx = point.signedNotional - meanX
+            sxx += dx * dx
+            sxy += dx * (point.midChange - meanY)
+        }
+        return sxx > 0 ? sxy / sxx : nil
     }
-    return sxx > 0 ? sxy / sxx : nil
 }
 
 /// Sums over the current interval.
