@@ -62,7 +62,7 @@ public struct InstrumentStage: Sendable {
 
     /// Drops the tasks (and state) of `partitions`, as on a revoke.
     public mutating func remove(partitions: [Int32]) {
-        for p in partitions where Int(p) < slots.count {
+        for p in partitions where p >= 0 && Int(p) < slots.count {
             slots[Int(p)] = nil
             lastTs[Int(p)] = nil
         }
