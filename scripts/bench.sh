@@ -30,8 +30,15 @@ e2e() {
     local count=$(( $(wc -l < "$dir/feed/quotes.ndjson") + $(wc -l < "$dir/feed/trades.ndjson") ))
     [ -f "$dir/feed/accounts.ndjson" ] && count=$(( count + $(wc -l < "$dir/feed/accounts.ndjson") ))
     "$WORK/raw_consume" "$BROKERS" 3 "$count" quotes trades accounts > "$dir/raw.txt"
+    local rc=0
     "$BIN" run --config "$ROOT/config/backstop.yaml" --brokers "$BROKERS" --group "bench-$$" --stop-when-idle 3s \
-        2>"$dir/run.log" > "$dir/e2e.txt"
+        2>"$dir/run.log" > "$dir/e2e.txt" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        # The work directory goes with the exit: show why the run failed first.
+        echo "${name}end-to-end run failed (exit $rc); the end of its log:" >&2
+        tail -n 40 "$dir/run.log" >&2
+        exit 1
+    fi
     stop_pid "$BROKER_PID" 3
     python3 - "$dir" "$count" "$name" <<'PY'
 import sys
