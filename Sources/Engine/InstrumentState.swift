@@ -2,7 +2,7 @@ import Events
 import Liquidity
 
 /// An instrument's state in a task: metrics, trigger trackers, staleness and the last mark published.
-/// Its methods run in place on the task's dictionary entry (no copies of the state per event).
+/// Its methods run in place on the task's array element (no copies of the state per event).
 struct InstrumentState: Sendable {
     var metrics: InstrumentMetrics
     /// The last input merged for the instrument: the cause of a record closed at the end of input.

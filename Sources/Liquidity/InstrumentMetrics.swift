@@ -9,7 +9,8 @@ import Darwin
 /// The liquidity state of one instrument, updated event by event in merge order (SPEC §3).
 ///
 /// Intervals are `[start, end)`, aligned to multiples of W since the epoch. An interval closes when the first
-/// event with `ts ≥ end` arrives (``apply(quote:)``/``apply(trade:multiplier:)`` return the closed record) or
+/// event with `ts ≥ end` arrives (``apply(quote:onClose:)``/``apply(trade:onClose:)`` hand the closed record to
+/// their handler, ``apply(quote:)``/``apply(trade:)`` return it) or
 /// when the input ends (``close()``). Work per event is O(book levels); nothing is recomputed over the lookback.
 public struct InstrumentMetrics: Sendable {
     public let symbol: String
