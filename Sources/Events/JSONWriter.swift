@@ -41,6 +41,19 @@ public struct JSONWriter: Sendable {
         length += storage.withUnsafeMutableBufferPointer { body($0.baseAddress! + start) }
     }
 
+    /// ``write(upTo:_:)`` after the comma the next value needs, if any (`n`: room for `body` alone): one check for
+    /// room for both.
+    @inlinable @inline(__always) mutating func writeSeparated(
+        upTo n: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int
+    ) {
+        let comma = needsComma
+        write(upTo: n + 1) { b in
+            guard comma else { return body(b) }
+            b[0] = UInt8(ascii: ",")
+            return 1 + body(b + 1)
+        }
+    }
+
     @usableFromInline mutating func grow(_ n: Int) {
         var larger = Self.zeroed(max(length + n, 2 * storage.count))
         let written = length
@@ -63,16 +76,12 @@ public struct JSONWriter: Sendable {
     @inlinable public mutating func key(_ name: StaticString) {
         let n = name.utf8CodeUnitCount
         // `,"name":` written at once: one check for room, not five.
-        let comma = needsComma
-        write(upTo: n + 4) { b in
-            var i = 0
-            if comma { b[0] = UInt8(ascii: ","); i = 1 }
-            b[i] = UInt8(ascii: "\"")
-            (b + i + 1).update(from: name.utf8Start, count: n)
-            i += 1 + n
-            b[i] = UInt8(ascii: "\"")
-            b[i + 1] = UInt8(ascii: ":")
-            return i + 2
+        writeSeparated(upTo: n + 3) { b in
+            b[0] = UInt8(ascii: "\"")
+            (b + 1).update(from: name.utf8Start, count: n)
+            b[n + 1] = UInt8(ascii: "\"")
+            b[n + 2] = UInt8(ascii: ":")
+            return n + 3
         }
         needsComma = false
     }
@@ -90,12 +99,9 @@ public struct JSONWriter: Sendable {
     /// Writes `"name":` for an integer name (an object keyed by numbers), as ``key(_:)-(String)`` writes
     /// `String(name)`.
     public mutating func key(_ name: Int) {
-        let comma = needsComma
-        write(upTo: NumberText.integerRoom + 4) { b in
-            var i = 0
-            if comma { b[0] = UInt8(ascii: ","); i = 1 }
-            b[i] = UInt8(ascii: "\"")
-            i += 1 + NumberText.write(Int64(name), to: b + i + 1)
+        writeSeparated(upTo: NumberText.integerRoom + 3) { b in
+            b[0] = UInt8(ascii: "\"")
+            let i = 1 + NumberText.write(Int64(name), to: b + 1)
             b[i] = UInt8(ascii: "\"")
             b[i + 1] = UInt8(ascii: ":")
             return i + 2
@@ -130,13 +136,10 @@ public struct JSONWriter: Sendable {
         var text = text
         return text.withUTF8 { utf8 in
             guard !Self.needsEscaping(utf8) else { return false }
-            let comma = needsComma
             let infixCount = infix.utf8CodeUnitCount
-            write(upTo: utf8.count + infixCount + NumberText.integerRoom + 3) { b in
-                var i = 0
-                if comma { b[0] = UInt8(ascii: ","); i = 1 }
-                b[i] = UInt8(ascii: "\"")
-                i += 1
+            writeSeparated(upTo: utf8.count + infixCount + NumberText.integerRoom + 2) { b in
+                b[0] = UInt8(ascii: "\"")
+                var i = 1
                 if let base = utf8.baseAddress { (b + i).update(from: base, count: utf8.count) }
                 i += utf8.count
                 (b + i).update(from: infix.utf8Start, count: infixCount)
@@ -176,12 +179,7 @@ public struct JSONWriter: Sendable {
     public mutating func number(_ value: Double) {
         guard value.isFinite else { null(); return }
         // The comma and the number written at once: one check for room.
-        let comma = needsComma
-        write(upTo: NumberText.room + 1) { b in
-            var i = 0
-            if comma { b[0] = UInt8(ascii: ","); i = 1 }
-            return i + NumberText.write(value, to: b + i)
-        }
+        writeSeparated(upTo: NumberText.room) { NumberText.write(value, to: $0) }
         needsComma = true
     }
 
@@ -190,12 +188,7 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func integer(_ value: Int64) {
-        let comma = needsComma
-        write(upTo: NumberText.integerRoom + 1) { b in
-            var i = 0
-            if comma { b[0] = UInt8(ascii: ","); i = 1 }
-            return i + NumberText.write(value, to: b + i)
-        }
+        writeSeparated(upTo: NumberText.integerRoom) { NumberText.write(value, to: $0) }
         needsComma = true
     }
 
