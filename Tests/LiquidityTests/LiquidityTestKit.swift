@@ -105,3 +105,19 @@ extension MetricsConfiguration {
         return c
     }
 }
+
+/// The arithmetic mean (of a non-empty list).
+func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
+
+/// Kyle's lambda written out for the tests (SPEC §3): the two-pass OLS slope of the per-bar mid changes `y` on the
+/// signed notionals `x`, in bps of `mid` per million of notional, and sqrt(Syy/Sxx) in the same units (the slope's
+/// natural size, for an absolute tolerance floor). nil with fewer than two points or no variation in `x`.
+func referenceKyle(x: [Double], y: [Double], mid: Double) -> (lambda: Double, scale: Double)? {
+    guard x.count >= 2 else { return nil }
+    let mx = mean(x), my = mean(y)
+    let sxx = x.map { ($0 - mx) * ($0 - mx) }.reduce(0, +)
+    let syy = y.map { ($0 - my) * ($0 - my) }.reduce(0, +)
+    let sxy = zip(x, y).map { ($0 - mx) * ($1 - my) }.reduce(0, +)
+    guard sxx > 0 else { return nil }
+    return (sxy / sxx * 1e6 / mid * 1e4, (syy / sxx).squareRoot() * 1e6 / mid * 1e4)
+}

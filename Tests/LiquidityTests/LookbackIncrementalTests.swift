@@ -209,7 +209,6 @@ struct Recomputation {
     }
 
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
-    static func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
 
     /// The record ending at `end`, given its `mid` and `var99` (not lookback fields); records in order.
     mutating func expected(end: Int64, mid: Double?, var99: Double?) -> Expected {
@@ -252,7 +251,7 @@ struct Recomputation {
             return r * r / (4 * Foundation.log(2.0))
         }
         if !ranges.isEmpty {
-            e.parkinson = (Self.mean(ranges) * 365 * 86_400 / (Double(shape.b) / 1e6)).squareRoot()
+            e.parkinson = (mean(ranges) * 365 * 86_400 / (Double(shape.b) / 1e6)).squareRoot()
         }
 
         var amihud: [Double] = [], x: [Double] = [], y: [Double] = []
@@ -263,29 +262,23 @@ struct Recomputation {
             x.append(bars[i].signed)
             y.append(lastMids[i] - lastMids[i - 1])
         }
-        if !amihud.isEmpty { e.amihud = Self.mean(amihud) }
-        if x.count >= 2, let mid {
-            let mx = Self.mean(x), my = Self.mean(y)
-            let sxx = x.map { ($0 - mx) * ($0 - mx) }.reduce(0, +)
-            let syy = y.map { ($0 - my) * ($0 - my) }.reduce(0, +)
-            let sxy = zip(x, y).map { ($0 - mx) * ($1 - my) }.reduce(0, +)
-            if sxx > 0 {
-                e.kyle = sxy / sxx * 1e6 / mid * 1e4
-                e.kyleScale = (syy / sxx).squareRoot() * 1e6 / mid * 1e4
-            }
+        if !amihud.isEmpty { e.amihud = mean(amihud) }
+        if let mid, let (lambda, scale) = referenceKyle(x: x, y: y, mid: mid) {
+            e.kyle = lambda
+            e.kyleScale = scale
         }
 
         let inWindow = pairs.filter { $0.ts >= start && $0.ts < end }
         if inWindow.count >= 2 {
-            let mx = Self.mean(inWindow.map(\.x)), my = Self.mean(inWindow.map(\.y))
+            let mx = mean(inWindow.map(\.x)), my = mean(inWindow.map(\.y))
             let c = inWindow.map { ($0.x - mx) * ($0.y - my) }.reduce(0, +) / Double(inWindow.count - 1)
             e.rollCovariance = c
-            e.rollScale = Self.mean(inWindow.map { abs($0.x * $0.y) }) + Self.mean(inWindow.map { $0.x * $0.x })
+            e.rollScale = mean(inWindow.map { abs($0.x * $0.y) }) + mean(inWindow.map { $0.x * $0.x })
             if let mid { e.roll = c < 0 ? 2 * (-c).squareRoot() / mid * 1e4 : 0 }
         }
 
         if spreads.count >= 2, let var99 {
-            let mu = Self.mean(spreads)
+            let mu = mean(spreads)
             let sd = (spreads.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(spreads.count - 1)).squareRoot()
             e.lvar = var99 + 0.5 * (mu + 2.326348 * sd)
         }

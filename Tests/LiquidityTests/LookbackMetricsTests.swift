@@ -469,7 +469,6 @@ struct BruteForceLookback {
         var hasQuotelessBar = false
     }
 
-    static func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
 
     /// numpy's default quantile: position (n − 1)·q, linear between the neighbours.
     static func numpyQuantile(_ values: [Double], _ q: Double) -> Double {
@@ -526,7 +525,7 @@ struct BruteForceLookback {
             return range * range / (4 * Foundation.log(2.0))
         }
         if !parkinsonTerms.isEmpty {
-            e.parkinson = (Self.mean(parkinsonTerms) * 365 * 86_400 / (Double(b) / 1e6)).squareRoot()
+            e.parkinson = (mean(parkinsonTerms) * 365 * 86_400 / (Double(b) / 1e6)).squareRoot()
         }
 
         var amihudTerms: [Double] = []
@@ -539,16 +538,10 @@ struct BruteForceLookback {
             x.append(bars[i].signed)
             y.append(last - previous)
         }
-        if !amihudTerms.isEmpty { e.amihud = Self.mean(amihudTerms) }
-        if x.count >= 2, let mid {
-            let mx = Self.mean(x), my = Self.mean(y)
-            let sxx = x.map { ($0 - mx) * ($0 - mx) }.reduce(0, +)
-            let syy = y.map { ($0 - my) * ($0 - my) }.reduce(0, +)
-            let sxy = zip(x, y).map { ($0 - mx) * ($1 - my) }.reduce(0, +)
-            if sxx > 0 {
-                e.kyle = sxy / sxx * 1e6 / mid * 1e4
-                e.kyleScale = (syy / sxx).squareRoot() * 1e6 / mid * 1e4
-            }
+        if !amihudTerms.isEmpty { e.amihud = mean(amihudTerms) }
+        if let mid, let (lambda, scale) = referenceKyle(x: x, y: y, mid: mid) {
+            e.kyle = lambda
+            e.kyleScale = scale
         }
 
         // Roll: Δp between consecutive trades both in the lookback; pairs (Δp_t, Δp_{t−1}).
@@ -556,15 +549,15 @@ struct BruteForceLookback {
         let dp = zip(prices.dropFirst(), prices).map { $0 - $1 }
         let pairs = zip(dp.dropFirst(), dp).map { ($0, $1) }
         if pairs.count >= 2 {
-            let mx = Self.mean(pairs.map { $0.0 }), my = Self.mean(pairs.map { $0.1 })
+            let mx = mean(pairs.map { $0.0 }), my = mean(pairs.map { $0.1 })
             e.rollCovariance = pairs.map { ($0.0 - mx) * ($0.1 - my) }.reduce(0, +) / Double(pairs.count - 1)
-            e.rollScale = Self.mean(dp.map { $0 * $0 })
+            e.rollScale = mean(dp.map { $0 * $0 })
         }
 
         // Bangia.
         let spreads = lbQuotes.map { ($0.ask - $0.bid) / (($0.bid + $0.ask) / 2) }
         if spreads.count >= 2, let var99 = e.var99 {
-            let mu = Self.mean(spreads)
+            let mu = mean(spreads)
             let sd = (spreads.map { ($0 - mu) * ($0 - mu) }.reduce(0, +) / Double(spreads.count - 1)).squareRoot()
             e.lvar = var99 + 0.5 * (mu + 2.326348 * sd)
         }
