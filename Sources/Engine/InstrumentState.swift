@@ -26,11 +26,14 @@ struct InstrumentState: Sendable {
         triggers = rules.map { $0.applies(to: metrics.symbol) ? TriggerTracker(levels: $0.levels.count) : nil }
         lastQuoteTs = firstTs
         key = Array(metrics.symbol.utf8)
+        markFragments = MarkRecord.Fragments(instrument: metrics.symbol)
     }
 
     var symbol: String { metrics.symbol }
     /// The output key (the symbol's bytes), built once and shared by every record.
     let key: [UInt8]
+    /// The constant text of the instrument's marks.
+    let markFragments: MarkRecord.Fragments
 
     /// The highest severity among the active triggers (rules and `stale-market`).
     var stress: Int {
@@ -44,21 +47,22 @@ struct InstrumentState: Sendable {
         var trackers = triggers
         triggers = []
         let key = key
+        let ts = quote.ts
         metrics.apply(quote: quote) {
             Self.emitClose($0, key: key, triggers: &trackers, origin: origin, context: context, emit: emit)
         }
         triggers = trackers
         let previous = lastQuoteTs
-        lastQuoteTs = quote.ts
+        lastQuoteTs = ts
         if isStale {
             // A quote ends staleness: the `stale-market` trigger clears.
             isStale = false
-            let event = TriggerEvent(instrument: symbol, rule: staleMarketRule, ts: quote.ts, state: .cleared,
-                                     severity: 0, previousSeverity: 1, since: quote.ts,
-                                     evidence: [("stale_s", Double(quote.ts - previous) / 1e6)])
+            let event = TriggerEvent(instrument: symbol, rule: staleMarketRule, ts: ts, state: .cleared,
+                                     severity: 0, previousSeverity: 1, since: ts,
+                                     evidence: [("stale_s", Double(ts - previous) / 1e6)])
             emit(OutputRecord(topic: .triggers, key: key, value: event.encoded(), origin: origin))
         }
-        publishMark(at: quote.ts, origin: origin, context: context, emit: emit)
+        publishMark(at: ts, origin: origin, context: context, emit: emit)
     }
 
     mutating func apply(trade: Trade, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
@@ -127,7 +131,7 @@ struct InstrumentState: Sendable {
         if hasPublishedMark, !mark.differs(from: publishedMark) { return }
         publishedMark = mark
         hasPublishedMark = true
-        var record = OutputRecord(topic: .marks, key: key, value: mark.encoded(), origin: origin)
+        var record = OutputRecord(topic: .marks, key: key, value: mark.encoded(markFragments), origin: origin)
         record.mark = mark
         emit(record)
     }

@@ -216,6 +216,22 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
+    /// Appends JSON text built beforehand as is — a record's constant parts, such as `"id":"BTC-PERP:mark:` — with
+    /// no comma before it: the text carries its own punctuation, and the value after it needs none either.
+    public mutating func fragment(_ text: [UInt8]) {
+        text.withUnsafeBytes { put($0) }
+        needsComma = false
+    }
+
+    /// `value` as a JSON string (quotes included, escaped as ``string(_:)`` writes it), for fragments built once.
+    public static func quoted(_ value: String) -> [UInt8] {
+        var w = JSONWriter(capacity: value.utf8.count + 2)
+        w.beginArray()
+        w.string(value)
+        w.endArray()
+        return Array(w.bytes.dropFirst().dropLast())
+    }
+
     public mutating func bool(_ value: Bool) { separator(); appendLiteral(value ? "true" : "false"); needsComma = true }
 
     public mutating func null() { separator(); appendLiteral("null"); needsComma = true }

@@ -26,14 +26,14 @@ extension Quote {
 
         s.skipWhitespace()
         guard s.take(UInt8(ascii: "{")) else { return nil }
+        s.skipWhitespace()
+        guard var field = s.key() else { return nil }
+        s.skipWhitespace()
+        guard s.take(UInt8(ascii: ":")) else { return nil }
         while true {
-            s.skipWhitespace()
-            guard let field = s.key() else { return nil }
             let bit = UInt16(1) << field.rawValue
             guard seen & bit == 0 else { return nil }
             seen |= bit
-            s.skipWhitespace()
-            guard s.take(UInt8(ascii: ":")) else { return nil }
             s.skipWhitespace()
             switch field {
             case .instrument: guard let v = s.asciiString(symbols: &symbols) else { return nil }; instrument = v
@@ -60,10 +60,22 @@ extension Quote {
                 bestAsk = best
                 asksText = start..<s.i
             }
+            // The key the usual order has next, written without spaces, is matched at once; anything else takes
+            // the general steps, which read the same key the same way.
+            if let next = s.takeUsualNext(after: field) {
+                field = next
+                continue
+            }
             s.skipWhitespace()
-            if s.take(UInt8(ascii: ",")) { continue }
-            guard s.take(UInt8(ascii: "}")) else { return nil }
-            break
+            guard s.take(UInt8(ascii: ",")) else {
+                guard s.take(UInt8(ascii: "}")) else { return nil }
+                break
+            }
+            s.skipWhitespace()
+            guard let next = s.key() else { return nil }
+            s.skipWhitespace()
+            guard s.take(UInt8(ascii: ":")) else { return nil }
+            field = next
         }
         s.skipWhitespace()
         guard s.i == s.n, seen & CompactField.required == CompactField.required, let instrument else { return nil }
@@ -197,6 +209,42 @@ struct CompactScanner {
         return nil
     }
 
+    /// After the value of `field`, `,"<next key>":` for the key that follows it in the usual order (instrument, ts,
+    /// bid, bid_size, ask, ask_size, bids, asks, iv), matched a word at a time; nil, having read nothing, when the
+    /// bytes are anything else.
+    @inline(__always) mutating func takeUsualNext(after field: CompactField) -> CompactField? {
+        // The text as little-endian words: (first eight bytes, the rest, length, key).
+        let (first, rest, length, next): (UInt64, UInt64, Int, CompactField)
+        switch field {
+        case .instrument: (first, rest, length, next) = (Self.word(#","ts":"#), 0, 6, .ts)
+        case .ts: (first, rest, length, next) = (Self.word(#","bid":"#), 0, 7, .bid)
+        case .bid: (first, rest, length, next) = (Self.word(#","bid_si"#), Self.word(#"ze":"#), 12, .bidSize)
+        case .bidSize: (first, rest, length, next) = (Self.word(#","ask":"#), 0, 7, .ask)
+        case .ask: (first, rest, length, next) = (Self.word(#","ask_si"#), Self.word(#"ze":"#), 12, .askSize)
+        case .askSize: (first, rest, length, next) = (Self.word(#","bids":"#), 0, 8, .bids)
+        case .bids: (first, rest, length, next) = (Self.word(#","asks":"#), 0, 8, .asks)
+        case .asks: (first, rest, length, next) = (Self.word(#","iv":"#), 0, 6, .iv)
+        case .iv: return nil
+        }
+        guard i &+ 16 <= n else { return nil }
+        let head = Self.load(p + i), tail = Self.load(p + (i &+ 8))
+        guard head & Self.lowBytes8(length) == first, tail & Self.lowBytes8(length &- 8) == rest else { return nil }
+        i &+= length
+        return next
+    }
+
+    /// The bytes of `text` (at most eight) as a little-endian word, zero above them.
+    @inline(__always) static func word(_ text: StaticString) -> UInt64 {
+        var w: UInt64 = 0
+        for j in 0..<text.utf8CodeUnitCount { w |= UInt64(text.utf8Start[j]) &<< UInt64(8 &* j) }
+        return w
+    }
+
+    /// A mask of the low `count` bytes of a word: none for a count ≤ 0, all for one ≥ 8.
+    @inline(__always) static func lowBytes8(_ count: Int) -> UInt64 {
+        count >= 8 ? ~0 : count <= 0 ? 0 : (UInt64(1) &<< UInt64(8 &* count)) &- 1
+    }
+
     /// Whether the bytes at `k` start with `literal`.
     @inline(__always) static func equals(_ k: UnsafePointer<UInt8>, _ literal: StaticString) -> Bool {
         let l = literal.utf8Start
@@ -214,6 +262,20 @@ struct CompactScanner {
     @inline(__always) mutating func asciiString(symbols: inout SymbolTable) -> String? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = i
+        // Eight bytes at a time to the first that is not printable ASCII other than `"` and `\`: the closing
+        // quote, or a byte that sends the string the long way.
+        while i &+ 8 <= n {
+            let w = Self.load(p + i)
+            let stop = Self.stringStops(w)
+            guard stop == 0 else {
+                i &+= stop.trailingZeroBitCount &>> 3
+                guard p[i] == UInt8(ascii: "\"") else { return nil }
+                let s = symbols.symbol(UnsafeBufferPointer(start: p + start, count: i - start))
+                i &+= 1
+                return s
+            }
+            i &+= 8
+        }
         while i < n {
             let c = p[i]
             if c == UInt8(ascii: "\"") {
@@ -227,12 +289,47 @@ struct CompactScanner {
         return nil
     }
 
+    /// The high bit of each byte of `w` that is `"`, `\\`, below 0x20 or above 0x7F, and possibly of bytes after
+    /// the first such (a borrow moves only up): the lowest bit set marks the first exactly.
+    @inline(__always) static func stringStops(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = w ^ (0x22 &* ones)
+        let backslash = w ^ (0x5C &* ones)
+        return ((quote &- ones) & ~quote | (backslash &- ones) & ~backslash | (w &- 0x20 &* ones) & ~w | w)
+            & (0x80 &* ones)
+    }
+
     /// `-?d{1,18}` not followed by a fraction or an exponent (what `JSONReader.readInt64` reads as this value).
     mutating func integer() -> Int64? {
         guard i < n else { return nil }
         let negative = p[i] == UInt8(ascii: "-")
         if negative { i += 1 }
         let start = i
+        // Up to 24 digits' room: eight at a time (event times have 16), to the first byte that is not a digit.
+        if start &+ 25 <= n {
+            let w0 = Self.load(p + start)
+            let d0 = Self.leadingDigits(w0)
+            var value = Self.value(w0, digits: d0)
+            var count = d0
+            if d0 == 8 {
+                let w1 = Self.load(p + (start &+ 8))
+                let d1 = Self.leadingDigits(w1)
+                value = value &* integerPowers[d1] &+ Self.value(w1, digits: d1)
+                count &+= d1
+                if d1 == 8 {
+                    let w2 = Self.load(p + (start &+ 16))
+                    let d2 = Self.leadingDigits(w2)
+                    guard d2 <= 2 else { return nil }
+                    value = value &* integerPowers[d2] &+ Self.value(w2, digits: d2)
+                    count &+= d2
+                }
+            }
+            guard count > 0 else { return nil }
+            i = start &+ count
+            if p[i] == UInt8(ascii: ".") || p[i] | 0x20 == UInt8(ascii: "e") { return nil }
+            let signed = Int64(bitPattern: value)
+            return negative ? -signed : signed
+        }
         var value: Int64 = 0
         while i < n, case let d = p[i] &- UInt8(ascii: "0"), d < 10 {
             value = value &* 10 &+ Int64(d)
@@ -433,7 +530,7 @@ struct CompactScanner {
         return nonDigits.trailingZeroBitCount >> 3
     }
 
-    /// The value of the first `digits` (0…7) ASCII digits of `v`: shifted to the top so that the low bytes become
+    /// The value of the first `digits` (0…8) ASCII digits of `v`: shifted to the top so that the low bytes become
     /// leading zeros, then combined pairwise (two, four, eight digits at a time).
     @inline(__always) static func value(_ v: UInt64, digits: Int) -> UInt64 {
         var x = digits == 0 ? 0 : v &<< UInt64(truncatingIfNeeded: 64 &- 8 &* digits)
@@ -443,8 +540,8 @@ struct CompactScanner {
     }
 }
 
-/// 10^k for k in 0…7, read without bounds checks (k comes from ``CompactScanner/leadingDigits(_:)`` < 8).
-private let integerPowerTable: [UInt64] = [1, 10, 100, 1000, 10000, 100_000, 1_000_000, 10_000_000]
+/// 10^k for k in 0…8, read without bounds checks (k comes from ``CompactScanner/leadingDigits(_:)`` ≤ 8).
+private let integerPowerTable: [UInt64] = [1, 10, 100, 1000, 10000, 100_000, 1_000_000, 10_000_000, 100_000_000]
 private let doublePowerTable: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7]
 
 private struct PowerTable<T> {

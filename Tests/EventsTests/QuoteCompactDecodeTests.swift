@@ -181,6 +181,88 @@ struct QuoteCompactDecodeTests {
         }
     }
 
+    @Test func integersReadAsTheGeneralReaderReadsThem() {
+        // Every length up to past the 18 digits the compact reader takes, at every distance from the end.
+        var r = Random(state: 11)
+        for _ in 0..<200_000 {
+            let count = 1 + r.below(21)
+            let text = (r.below(4) == 0 ? "-" : "") + r.digits(count)
+            let tail = [",", "}", "", " ", ".5", "e3", "E3", "x"][r.below(8)] + String(repeating: " ", count: r.below(30))
+            let bytes = Array((text + tail).utf8)
+            bytes.withUnsafeBytes { buffer in
+                var general = JSONReader(buffer)
+                let expected = try? general.readInt64()
+                var scanner = CompactScanner(p: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), n: buffer.count)
+                let value = scanner.integer()
+                if let value {
+                    #expect(value == expected, "\(text + tail)")
+                    #expect(scanner.i == general.position, "\(text + tail)")
+                }
+                // The compact form: up to 18 digits followed by neither a fraction nor an exponent.
+                let plain = count <= 18 && !tail.hasPrefix(".") && !tail.lowercased().hasPrefix("e")
+                #expect((value != nil) == plain, "\(text + tail)")
+            }
+        }
+    }
+
+    @Test func stringsReadAsTheGeneralReaderReadsThem() {
+        // Printable ASCII is taken a word at a time up to the closing quote; a backslash, a control character or
+        // a byte past ASCII anywhere sends the string to the general reader.
+        var r = Random(state: 13)
+        let plain = Array("ABCXYZ-_:09az ~!#".utf8)
+        let others: [[UInt8]] = [Array(#"\""#.utf8), Array(#"\u002d"#.utf8), [0x01], [0x1F], Array("Ü".utf8), [0x7F]]
+        for _ in 0..<100_000 {
+            var body: [UInt8] = []
+            var special = false
+            for _ in 0..<r.below(40) {
+                if r.below(12) == 0 {
+                    body += others[r.below(others.count)]
+                    special = true
+                } else {
+                    body.append(plain[r.below(plain.count)])
+                }
+            }
+            // DEL (0x7F) is printable for JSON: taken as is.
+            special = special && body.contains { $0 < 0x20 || $0 >= 0x80 || $0 == UInt8(ascii: "\\") }
+            let bytes = [UInt8(ascii: "\"")] + body + [UInt8(ascii: "\"")] + Array(String(repeating: ",", count: r.below(12)).utf8)
+            bytes.withUnsafeBytes { buffer in
+                var general = JSONReader(buffer)
+                let expected = try? general.readString()
+                var scanner = CompactScanner(p: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), n: buffer.count)
+                let value = scanner.asciiString()
+                #expect((value != nil) == !special, "\(body)")
+                if let value {
+                    #expect(value == expected)
+                    #expect(scanner.i == general.position)
+                }
+            }
+        }
+    }
+
+    @Test func keysInAnyOrderOrSpacedReadAsInTheUsualOrder() throws {
+        // The usual order is matched a key at a time; other orders and spaces take the general steps, same value.
+        let fields = [(#""instrument""#, #""BTC-PERP""#), (#""ts""#, "1764000000000000"), (#""bid""#, "99.5"),
+                      (#""bid_size""#, "2"), (#""ask""#, "100"), (#""ask_size""#, "1.5"),
+                      (#""bids""#, "[[99.5,2],[99,3.25]]"), (#""asks""#, "[[100,1.5],[100.5,4]]"), (#""iv""#, "0.5")]
+        let usual = "{" + fields.map { "\($0.0):\($0.1)" }.joined(separator: ",") + "}"
+        let reference = try #require(Array(usual.utf8).withUnsafeBytes { Quote.decodeCompact($0) })
+        var r = Random(state: 17)
+        for _ in 0..<2_000 {
+            var shuffled = fields
+            for k in shuffled.indices.reversed() { shuffled.swapAt(k, r.below(k + 1)) }
+            let sep = [" ", "", "\n"][r.below(3)]
+            let text = "{" + shuffled.map { "\($0.0)\(sep):\(sep)\($0.1)" }.joined(separator: sep + "," + sep) + "}"
+            let quote = try #require(Array(text.utf8).withUnsafeBytes { Quote.decodeCompact($0) }, "\(text)")
+            #expect(quote.instrument == reference.instrument && quote.ts == reference.ts && quote.bid == reference.bid
+                    && quote.bidSize == reference.bidSize && quote.ask == reference.ask
+                    && quote.askSize == reference.askSize && quote.iv == reference.iv && quote.bids == reference.bids
+                    && quote.asks == reference.asks, "\(text)")
+        }
+        // A key twice is not the compact form, in the usual order too.
+        let twice = usual.replacingOccurrences(of: #","bid":99.5"#, with: #","bid":99.5,"bid":99.5"#)
+        #expect(Array(twice.utf8).withUnsafeBytes { Quote.decodeCompact($0) } == nil)
+    }
+
     @Test func takesTheGeneratedShape() throws {
         let line = #"{"instrument":"BTC-PERP","ts":1764000000000000,"bid":63998,"bid_size":2.413,"ask":64002.5,"#
             + #""ask_size":0.643,"bids":[[63998,2.413],[63996,2.427]],"asks":[[64002.5,0.643],[64005,2.311]],"iv":0.4807}"#
