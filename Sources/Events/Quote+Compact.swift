@@ -226,11 +226,17 @@ struct CompactScanner {
         case .asks: (first, rest, length, next) = (Self.word(#","iv":"#), 0, 6, .iv)
         case .iv: return nil
         }
-        guard i &+ 16 <= n else { return nil }
+        return takeText(first, rest, length) ? next : nil
+    }
+
+    /// Whether the next `length` (at most 16) bytes are the text whose little-endian words are `first` and `rest`
+    /// (zero above the text); if so, moves past them. False too within 16 bytes of the end.
+    @inline(__always) mutating func takeText(_ first: UInt64, _ rest: UInt64, _ length: Int) -> Bool {
+        guard i &+ 16 <= n else { return false }
         let head = Self.load(p + i), tail = Self.load(p + (i &+ 8))
-        guard head & Self.lowBytes8(length) == first, tail & Self.lowBytes8(length &- 8) == rest else { return nil }
+        guard head & Self.lowBytes8(length) == first, tail & Self.lowBytes8(length &- 8) == rest else { return false }
         i &+= length
-        return next
+        return true
     }
 
     /// The bytes of `text` (at most eight) as a little-endian word, zero above them.
@@ -442,22 +448,35 @@ struct CompactScanner {
 
     /// `[[price, size], …]` with at least one level and nothing but spaces between tokens.
     mutating func levels() -> [BookLevel]? {
+        // As written without spaces (the usual form) first, then again from the start with spaces skipped.
+        var local = self
+        if let levels = local.readLevels(spaced: false) {
+            i = local.i
+            return levels
+        }
+        local = self
+        let levels = local.readLevels(spaced: true)
+        i = local.i
+        return levels
+    }
+
+    @inline(__always) private mutating func readLevels(spaced: Bool) -> [BookLevel]? {
         guard take(UInt8(ascii: "[")) else { return nil }
         var levels: [BookLevel] = []
-        levels.reserveCapacity(10)
+        levels.reserveCapacity(12)
         while true {
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "[")) else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let price = number() else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: ",")) else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let size = number() else { return nil }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "]")) else { return nil }
             levels.append(BookLevel(price: price, size: size))
-            skipSpaces()
+            if spaced { skipSpaces() }
             if take(UInt8(ascii: ",")) { continue }
             guard take(UInt8(ascii: "]")) else { return nil }
             return levels

@@ -34,8 +34,16 @@ extension Trade {
             case .price: guard let v = s.number() else { return nil }; price = v
             case .size: guard let v = s.number() else { return nil }; size = v
             case .side:
-                guard let v = s.asciiString(), let parsed = Side(rawValue: v) else { return nil }
-                side = parsed
+                // `"buy"` and `"sell"` matched byte by byte (the side is often last, too near the end for a word);
+                // any other text is read as a string.
+                if s.takeBytes("\"buy\"") {
+                    side = .buy
+                } else if s.takeBytes("\"sell\"") {
+                    side = .sell
+                } else {
+                    guard let v = s.asciiString(), let parsed = Side(rawValue: v) else { return nil }
+                    side = parsed
+                }
             case .buyer:
                 if !s.takeNull() {
                     guard let v = s.asciiString() else { return nil }
@@ -74,6 +82,14 @@ enum CompactTradeField: UInt16 {
 }
 
 extension CompactScanner {
+    /// Whether the next bytes are `literal`; if so, moves past them.
+    @inline(__always) mutating func takeBytes(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard i &+ count <= n, Self.equals(p + i, literal) else { return false }
+        i &+= count
+        return true
+    }
+
     /// A known key of a trade without escapes, and its closing quote.
     @inline(__always) mutating func tradeKey() -> CompactTradeField? {
         guard let (k, length) = keyText() else { return nil }

@@ -18,7 +18,7 @@ struct TradeCompactDecodeTests {
             ("id", r.below(6) != 0 ? "\"T-\(r.below(1000))\"" : ["\"\"", "1", "\"T\\n1\"", "null"][r.below(4)]),
             ("price", QuoteCompactDecodeTests.number(&r)),
             ("size", QuoteCompactDecodeTests.number(&r)),
-            ("side", r.below(6) != 0 ? ["\"buy\"", "\"sell\""][r.below(2)] : ["\"hold\"", "null", "1", "\"Buy\""][r.below(4)]),
+            ("side", r.below(6) != 0 ? ["\"buy\"", "\"sell\""][r.below(2)] : ["\"hold\"", "null", "1", "\"Buy\"", "\"buyer\"", "\"sel\"", "\"sellx\"", "\"bu\\u0079\""][r.below(8)]),
         ]
         if r.below(2) == 0 { fields.append(("buyer", account())) }
         if r.below(2) == 0 { fields.append(("seller", account())) }
