@@ -8,7 +8,7 @@
 enum NumberText {
     /// Room ``write(_:to:)`` needs past the pointer: the text (at most 24 bytes) and the whole words it stores
     /// beyond it.
-    static let room = 40
+    static var room: Int { JSONCursor.numberRoom }
 
     /// Writes the text of `value` (finite) at `out`, which has ``room`` bytes; returns how many make the text.
     @inline(__always)
@@ -145,7 +145,7 @@ enum NumberText {
     }
 
     /// Room ``write(_:to:)-(Int64,_)`` needs past the pointer: 20 digits and a sign, stored as whole words.
-    static let integerRoom = 25
+    static var integerRoom: Int { JSONCursor.integerRoom }
 
     /// Writes the decimal digits of `value` as `String(value)` has them (at most 20 and a sign) at `out`, which has
     /// ``integerRoom`` bytes; returns how many make the text.

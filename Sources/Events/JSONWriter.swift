@@ -155,7 +155,7 @@ public struct JSONWriter: Sendable {
     /// Whether `utf8` holds a byte JSON escapes (a control character, `"` or `\`), 8 bytes at a time: a word has a
     /// zero byte exactly when `(w − 0x01…01) & ~w & 0x80…80` is not zero, and a byte below 0x20 exactly when
     /// `(w − 0x20…20) & ~w & 0x80…80` is not (borrows only cross bytes above one that matches).
-    private static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func needsEscaping(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let base = utf8.baseAddress else { return false }
         let ones: UInt64 = 0x0101_0101_0101_0101
         var i = 0
@@ -214,13 +214,6 @@ public struct JSONWriter: Sendable {
         separator()
         json.withUnsafeBytes { put($0) }
         needsComma = true
-    }
-
-    /// Appends JSON text built beforehand as is — a record's constant parts, such as `"id":"BTC-PERP:mark:` — with
-    /// no comma before it: the text carries its own punctuation, and the value after it needs none either.
-    public mutating func fragment(_ text: [UInt8]) {
-        text.withUnsafeBytes { put($0) }
-        needsComma = false
     }
 
     /// `value` as a JSON string (quotes included, escaped as ``string(_:)`` writes it), for fragments built once.

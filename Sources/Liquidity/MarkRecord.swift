@@ -97,64 +97,64 @@ public struct MarkRecord: Sendable, Equatable {
         })
     }
 
-    public func encoded() -> [UInt8] {
-        let levelsCapacity = text.map { $0.bids.count + $0.asks.count } ?? 40 * levels.count
-        var w = JSONWriter(capacity: 192 + 2 * instrument.utf8.count + levelsCapacity)
-        w.beginObject()
-        w.key("id"); w.string(instrument, ":mark:", ts)
-        w.key("instrument"); w.string(instrument)
-        w.key("ts"); w.integer(ts)
-        encodeRest(&w)
-        return w.bytes
-    }
+    public func encoded() -> [UInt8] { encoded(Fragments(instrument: instrument)) }
 
     /// The text of an instrument's marks that does not change from mark to mark, built once per instrument.
     public struct Fragments: Sendable {
-        /// `"id":"<instrument>:mark:` (escaped as a JSON string is).
+        /// `{"id":"<instrument>:mark:` (the instrument escaped as a JSON string is).
         let head: [UInt8]
         /// `","instrument":"<instrument>","ts":`.
         let middle: [UInt8]
 
         public init(instrument: String) {
             let quoted = JSONWriter.quoted(instrument)
-            head = Array(#""id":"#.utf8) + quoted.dropLast() + Array(":mark:".utf8)
+            head = Array(#"{"id":"#.utf8) + quoted.dropLast() + Array(":mark:".utf8)
             middle = Array(#"","instrument":"#.utf8) + quoted + Array(#","ts":"#.utf8)
         }
     }
 
-    /// ``encoded()`` with the instrument's constant text written from `fragments` (built for this instrument):
-    /// the same bytes, without escaping the instrument twice and writing three keys for every mark.
+    /// The record's JSON, the instrument's constant text written from `fragments` (built for this instrument).
     public func encoded(_ fragments: Fragments) -> [UInt8] {
-        let levelsCapacity = text.map { $0.bids.count + $0.asks.count } ?? 40 * levels.count
-        var w = JSONWriter(capacity: 160 + fragments.head.count + fragments.middle.count + levelsCapacity)
-        w.beginObject()
-        w.fragment(fragments.head)
-        w.integer(ts)
-        w.fragment(fragments.middle)
-        w.integer(ts)
-        encodeRest(&w)
-        return w.bytes
+        let levels = text.map { $0.bids.count + $0.asks.count } ?? 2 * (levels.count + 1) * (2 * JSONCursor.numberRoom + 3)
+        let room = fragments.head.count + fragments.middle.count + levels + 64 + 3 * JSONCursor.integerRoom
+            + 2 * JSONCursor.numberRoom
+        return JSONWriter.record(room: room) { c in
+            c.bytes(fragments.head)
+            c.integer(ts)
+            c.bytes(fragments.middle)
+            c.integer(ts)
+            c.literal(#","mark":"#)
+            c.number(mark)
+            c.literal(#","iv":"#)
+            c.number(iv)
+            if let text {
+                c.literal(#","bids":"#)
+                c.bytes(source[text.bids])
+                c.literal(#","asks":"#)
+                c.bytes(source[text.asks])
+            } else {
+                c.literal(#","bids":"#)
+                Self.write(bids, to: &c)
+                c.literal(#","asks":"#)
+                Self.write(asks, to: &c)
+            }
+            c.literal(#","stress":"#)
+            c.integer(stress)
+            c.literal("}")
+        }
     }
 
-    /// Everything after `ts`, and the object's end.
-    private func encodeRest(_ w: inout JSONWriter) {
-        w.key("mark"); w.number(mark)
-        w.key("iv"); w.number(iv)
-        if let text {
-            w.key("bids"); w.raw(source[text.bids])
-            w.key("asks"); w.raw(source[text.asks])
-        } else {
-            for (name, levels) in [("bids", bids), ("asks", asks)] {
-                w.key(name)
-                w.beginArray()
-                for level in levels {
-                    w.beginArray(); w.number(level.price); w.number(level.size); w.endArray()
-                }
-                w.endArray()
-            }
+    /// `[[price,size],…]`.
+    private static func write(_ levels: [BookLevel], to c: inout JSONCursor) {
+        c.literal("[")
+        for (k, level) in levels.enumerated() {
+            c.literal(k == 0 ? "[" : ",[")
+            c.number(level.price)
+            c.literal(",")
+            c.number(level.size)
+            c.literal("]")
         }
-        w.key("stress"); w.integer(stress)
-        w.endObject()
+        c.literal("]")
     }
 }
 
