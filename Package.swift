@@ -22,7 +22,8 @@ let package = Package(
         .systemLibrary(name: "CRdKafka", pkgConfig: "rdkafka", providers: [.apt(["librdkafka-dev"])]),
         .target(name: "Kafka", dependencies: ["CRdKafka"], swiftSettings: strict),
         // Pure domain: no I/O, no clocks, no Kafka.
-        .target(name: "Events", swiftSettings: strict),
+        .target(name: "CByteScan"),
+        .target(name: "Events", dependencies: ["CByteScan"], swiftSettings: strict),
         .target(name: "Liquidity", dependencies: ["Events"], swiftSettings: strict),
         .target(name: "Margin", dependencies: ["Events"], swiftSettings: strict),
         .target(name: "Generator", swiftSettings: strict),

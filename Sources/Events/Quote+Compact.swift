@@ -1,3 +1,5 @@
+import CByteScan
+
 extension Quote {
     /// Reads the usual shape of a quote in one pass over the bytes, without the general reader's per-field
     /// closures and error plumbing: known keys without escapes, each at most once; an ASCII instrument without
@@ -508,6 +510,49 @@ struct CompactScanner {
         // Prices compared as their digits (``Decimal/scaled``), without a division for each.
         var previous: UInt64 = 0
         while true {
+            if !spaced, i &+ 40 <= n {
+                // A level with room for its longest form ahead (`[` 15 `,` 15 `]` and the words read past them):
+                // each number's runs of digits found in a 16-byte mask of its digits, not a scan of each word.
+                guard p[i] == UInt8(ascii: "[") else { return nil }
+                let priceStart = i &+ 1
+                let priceMasks = backstop_digit_masks16(p + priceStart)
+                guard let (wholeDigits, fractionDigits) = Self.runs(priceMasks, at: p + priceStart) else { return nil }
+                let priceEnd = priceStart &+ wholeDigits &+ (fractionDigits > 0 ? 1 &+ fractionDigits : 0)
+                guard p[priceEnd] == UInt8(ascii: ",") else { return nil }
+                let priceMantissa = Self.value(Self.load(p + priceStart), digits: wholeDigits)
+                    &* integerPowers[fractionDigits]
+                    &+ Self.value(Self.load(p + (priceStart &+ wholeDigits &+ 1)), digits: fractionDigits)
+                let scaled = priceMantissa &* integerPowers[7 &- fractionDigits]
+                let sizeStart = priceEnd &+ 1
+                let sizeMasks = backstop_digit_masks16(p + sizeStart)
+                guard let (sizeWhole, sizeFraction) = Self.runs(sizeMasks, at: p + sizeStart) else { return nil }
+                let sizeEnd = sizeStart &+ sizeWhole &+ (sizeFraction > 0 ? 1 &+ sizeFraction : 0)
+                guard p[sizeEnd] == UInt8(ascii: "]"), scaled > 0 else { return nil }
+                if best == nil {
+                    let sizeMantissa = Self.value(Self.load(p + sizeStart), digits: sizeWhole)
+                        &* integerPowers[sizeFraction]
+                        &+ Self.value(Self.load(p + (sizeStart &+ sizeWhole &+ 1)), digits: sizeFraction)
+                    guard sizeMantissa > 0 else { return nil }
+                    best = BookLevel(
+                        price: Decimal(mantissa: priceMantissa, fractionDigits: fractionDigits, negative: false).value,
+                        size: Decimal(mantissa: sizeMantissa, fractionDigits: sizeFraction, negative: false).value)
+                } else {
+                    // A size is positive when one of its digits is not '0'.
+                    let positions = (UInt32(1) &<< UInt32(sizeWhole)) &- 1
+                        | ((UInt32(1) &<< UInt32(sizeFraction)) &- 1) &<< UInt32(sizeWhole &+ 1)
+                    guard (sizeMasks &>> 16) & positions != 0 else { return nil }
+                    if descending ? scaled >= previous : scaled <= previous { return nil }
+                }
+                previous = scaled
+                i = sizeEnd &+ 1
+                if p[i] == UInt8(ascii: ",") {
+                    i &+= 1
+                    continue
+                }
+                guard p[i] == UInt8(ascii: "]") else { return nil }
+                i &+= 1
+                return best
+            }
             if spaced { skipSpaces() }
             guard take(UInt8(ascii: "[")) else { return nil }
             if spaced { skipSpaces() }
@@ -533,6 +578,19 @@ struct CompactScanner {
             guard take(UInt8(ascii: "]")) else { return nil }
             return best
         }
+    }
+
+    /// The digits before and after the point of a number of ``number()``'s form (without a sign) at `p`, from
+    /// ``backstop_digit_masks16(_:)`` of its 16 bytes: nil when it is not of that form (no digit first, more than
+    /// seven either side, a point without digits after it). The byte after the number is the caller's to check.
+    @inline(__always) static func runs(_ masks: UInt32, at p: UnsafePointer<UInt8>) -> (Int, Int)? {
+        let digits = masks & 0xFFFF
+        let whole = (~digits).trailingZeroBitCount
+        guard whole > 0, whole < 8 else { return nil }
+        guard p[whole] == UInt8(ascii: ".") else { return (whole, 0) }
+        let fraction = (~(digits &>> UInt32(whole &+ 1))).trailingZeroBitCount
+        guard fraction > 0, fraction < 8 else { return nil }
+        return (whole, fraction)
     }
 
     @inline(__always) static func load(_ p: UnsafePointer<UInt8>) -> UInt64 {

@@ -181,6 +181,53 @@ struct QuoteCompactDecodeTests {
         }
     }
 
+    @Test func levelsOfEveryShapeReadAsTheGeneralReaderReadsThem() throws {
+        // Bids of random shapes — number forms, orders, zero and negative values, digits past seven, spaces,
+        // brackets missing — far from the end of the quote (levels with room ahead are read from digit masks)
+        // and at its end: the compact reader takes exactly the valid ones, with the general reader's values.
+        var r = Random(state: 19)
+        var taken = 0
+        for round in 0..<60_000 {
+            let count = 1 + r.below(6)
+            var price = Double(1 + r.below(9_999_999)) / [1, 10, 100, 1e3, 1e4, 1e7][r.below(6)]
+            var levels: [String] = []
+            for _ in 0..<count {
+                let p = r.below(8) == 0 ? Self.number(&r) : String(price)
+                let size = r.below(8) == 0 ? Self.number(&r) : String(Double(r.below(10_000_000)) / [1, 100, 1e7][r.below(3)])
+                levels.append(r.below(40) == 0 ? "[\(p), \(size)]" : "[\(p),\(size)]")
+                price -= Double(r.below(3)) / [1, 10, 1e7][r.below(3)]
+            }
+            var bids = "[" + levels.joined(separator: r.below(40) == 0 ? ", " : ",") + "]"
+            if r.below(60) == 0 { bids.removeLast() }
+            let best = levels[0].dropFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let bidSize = best.count > 1 ? String(best[1].dropLast()) : "1"
+            let bidsLast = round % 2 == 0
+            let asks = #""asks":[[9999999,1],[9999999.5,2],[9999999.75,3]]"#
+            let head = #"{"instrument":"BTC-PERP","ts":1764000000000000,"bid":\#(best[0]),"bid_size":\#(bidSize),"#
+                + #""ask":9999999,"ask_size":1,"#
+            let text = bidsLast ? head + asks + #","bids":\#(bids)}"# : head + #""bids":\#(bids),"# + asks + "}"
+            let bytes = Array(text.utf8)
+            try bytes.withUnsafeBytes { buffer in
+                let general = Result { () throws(DecodeError) in try Quote.decodeGeneral(buffer) }
+                guard let compact = Quote.decodeCompact(buffer) else { return }
+                taken += 1
+                let reference = try general.get()
+                #expect(Self.same(compact, reference), "\(text)")
+            }
+            // What the compact reader leaves, `decode` still decides as the general reader does.
+            bytes.withUnsafeBytes { buffer in
+                let general = Result { () throws(DecodeError) in try Quote.decodeGeneral(buffer) }
+                let decoded = Result { () throws(DecodeError) in try Quote.decode(buffer) }
+                switch (general, decoded) {
+                case (.success(let a), .success(let b)): #expect(Self.same(a, b), "\(text)")
+                case (.failure(let a), .failure(let b)): #expect(a.reason == b.reason && a.message == b.message)
+                default: Issue.record("decode and the general reader disagree: \(text)")
+                }
+            }
+        }
+        #expect(taken > 10_000)
+    }
+
     @Test func integersReadAsTheGeneralReaderReadsThem() {
         // Every length up to past the 18 digits the compact reader takes, at every distance from the end.
         var r = Random(state: 11)
