@@ -448,6 +448,28 @@ struct CompactScanner {
         return Decimal(mantissa: mantissa, fractionDigits: fractionDigits, negative: negative)
     }
 
+    /// The levels of `[[price, size], …]` (spaces allowed between tokens) handed to `body` in order until it
+    /// returns false. - Returns: false when the text is not of that form (`body` may have seen some levels).
+    mutating func visitLevels(_ body: (BookLevel) -> Bool) -> Bool {
+        guard take(UInt8(ascii: "[")) else { return false }
+        while true {
+            skipSpaces()
+            guard take(UInt8(ascii: "[")) else { return false }
+            skipSpaces()
+            guard let price = number() else { return false }
+            skipSpaces()
+            guard take(UInt8(ascii: ",")) else { return false }
+            skipSpaces()
+            guard let size = number() else { return false }
+            skipSpaces()
+            guard take(UInt8(ascii: "]")) else { return false }
+            if !body(BookLevel(price: price, size: size)) { return true }
+            skipSpaces()
+            if take(UInt8(ascii: ",")) { continue }
+            return take(UInt8(ascii: "]"))
+        }
+    }
+
     /// `[[price, size], …]` with at least one level and nothing but spaces between tokens.
     mutating func levels() -> [BookLevel]? {
         // As written without spaces (the usual form) first, then again from the start with spaces skipped.

@@ -77,6 +77,29 @@ public struct Quote: Sendable, Equatable {
     }
 
     public var mid: Double { (bid + ask) / 2 }
+
+    /// Whether the levels are kept as the text they were decoded from, which decoding validated: prices strictly
+    /// falling on the bid side and rising on the ask side (levels built in code carry no such promise).
+    public var keepsLevelsAsText: Bool { bidCount < 0 }
+
+    /// Calls `body` with each level of one side, best first, until it returns false — read from the levels' text
+    /// where the quote keeps them so (``keepsLevelsAsText``), without building an array.
+    public func forEachLevel(bids side: Bool, _ body: (BookLevel) -> Bool) {
+        guard bidCount < 0 else {
+            for level in side ? levels[..<bidCount] : levels[bidCount...] where !body(level) { break }
+            return
+        }
+        let range = side ? text.bids : text.asks
+        let read = received.withUnsafeBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress, !range.isEmpty else { return false }
+            var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self) + range.lowerBound, n: range.count)
+            return s.visitLevels(body)
+        }
+        if !read {
+            // Text in a form the compact reader does not take (the same values): read it whole.
+            for level in side ? bids : asks where !body(level) { break }
+        }
+    }
 }
 
 extension Quote {

@@ -149,12 +149,7 @@ public struct InstrumentMetrics: Sendable {
             record.spreadBps = spreadBps(q)
             record.microprice = (q.bid * q.askSize + q.ask * q.bidSize) / (q.bidSize + q.askSize)
             record.imbalance = (q.bidSize - q.askSize) / (q.bidSize + q.askSize)
-            // Levels kept as text are read once for every k.
-            let bids = q.bids, asks = q.asks
-            record.depth = configuration.depthBps.map { k in
-                let (bid, ask) = depth(bids: bids, asks: asks, bps: Double(k), mid: mid)
-                return (k, bid, ask)
-            }
+            record.depth = depth(q, mid: mid)
             record.staleSeconds = Double(end - q.ts) / 1e6
         }
         record.spreadBpsAvg = interval.spreadWeight > 0 ? interval.spreadTimeSum / interval.spreadWeight : nil
@@ -214,15 +209,37 @@ public struct InstrumentMetrics: Sendable {
 
     @inline(__always) func spreadBps(_ q: Quote) -> Double { 1e4 * (q.ask - q.bid) / q.mid }
 
-    /// Σ price·size·multiplier of the levels within `bps` of mid on each side.
-    func depth(bids: [BookLevel], asks: [BookLevel], bps: Double, mid: Double) -> (bid: Double, ask: Double) {
-        let low = mid * (1 - bps / 1e4)
-        let high = mid * (1 + bps / 1e4)
-        var bid = 0.0
-        for level in bids where level.price >= low { bid += level.price * level.size }
-        var ask = 0.0
-        for level in asks where level.price <= high { ask += level.price * level.size }
-        return (bid * multiplier, ask * multiplier)
+    /// For each configured k, Σ price·size·multiplier of the levels within k bps of mid on each side: one pass over
+    /// each side's levels (text read in place), every k's sum taking its levels in book order; a side whose levels
+    /// were validated as ordered is read only as far as the widest band reaches.
+    func depth(_ q: Quote, mid: Double) -> [(bps: Int, bid: Double, ask: Double)] {
+        let ks = configuration.depthBps
+        let n = ks.count
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: 4 * n) { t in
+            // low_k, high_k, then the bid and ask sums.
+            var widestLow = Double.infinity, widestHigh = -Double.infinity
+            for j in 0..<n {
+                let bps = Double(ks[j])
+                t[j] = mid * (1 - bps / 1e4)
+                t[n + j] = mid * (1 + bps / 1e4)
+                t[2 * n + j] = 0
+                t[3 * n + j] = 0
+                widestLow = min(widestLow, t[j])
+                widestHigh = max(widestHigh, t[n + j])
+            }
+            let ordered = q.keepsLevelsAsText
+            q.forEachLevel(bids: true) { level in
+                if ordered, level.price < widestLow { return false }
+                for j in 0..<n where level.price >= t[j] { t[2 * n + j] += level.price * level.size }
+                return true
+            }
+            q.forEachLevel(bids: false) { level in
+                if ordered, level.price > widestHigh { return false }
+                for j in 0..<n where level.price <= t[n + j] { t[3 * n + j] += level.price * level.size }
+                return true
+            }
+            return (0..<n).map { j in (ks[j], t[2 * n + j] * multiplier, t[3 * n + j] * multiplier) }
+        }
     }
 }
 

@@ -138,4 +138,37 @@ struct DepthTests {
             }
         }
     }
+
+    /// The book above as a decoded quote, whose levels stay text and are read only as far as the widest band
+    /// reaches: the same sums, bit for bit, as the same levels held as values.
+    @Test func decodedLevelsGiveTheSameDepthAsLevelsInCode() throws {
+        func levels(_ side: [(Double, Double)]) -> String {
+            "[" + side.map { "[\($0.0),\($0.1)]" }.joined(separator: ",") + "]"
+        }
+        let bids: [(Double, Double)] = [(9999, 1), (9990, 2), (9989.5, 4), (9950, 1), (9900, 0.5), (9899, 10), (9000, 7)]
+        let asks: [(Double, Double)] = [(10001, 1), (10005, 2), (10010.5, 3), (10049, 1), (10100, 0.5), (10101, 10), (11000, 7)]
+        let text = #"{"instrument":"BTC-PERP","ts":1764000000300000,"bid":9999,"bid_size":1,"ask":10001,"ask_size":1,"#
+            + #""bids":\#(levels(bids)),"asks":\#(levels(asks))}"#
+        let decoded = try Array(text.utf8).withUnsafeBytes { buffer throws(DecodeError) in try Quote.decode(buffer) }
+        #expect(decoded.keepsLevelsAsText)
+        let built = quote(decoded.ts, bid: 9999, ask: 10001, bidSize: 1, askSize: 1, bids: bids, asks: asks)
+        #expect(!built.keepsLevelsAsText)
+        for configuration in [MetricsConfiguration.with(depthBps: [10, 50, 100]), .with(depthBps: [100, 10]), .with(depthBps: [])] {
+            let a = try #require(run([.q(decoded)], configuration: configuration).first?.depth)
+            let b = try #require(run([.q(built)], configuration: configuration).first?.depth)
+            #expect(a.count == configuration.depthBps.count)
+            #expect(a.map(\.bps) == b.map(\.bps))
+            #expect(a.map(\.bid.bitPattern) == b.map(\.bid.bitPattern))
+            #expect(a.map(\.ask.bitPattern) == b.map(\.ask.bitPattern))
+        }
+    }
+
+    /// Levels built in code carry no promise of order: every one within a band counts, wherever it stands.
+    @Test func levelsInCodeOutOfOrderStillCount() throws {
+        let q = quote(at(ms: 300), bid: 9999, ask: 10001, bidSize: 1, askSize: 1,
+                      bids: [(9999, 1), (9000, 5), (9995, 2)], asks: [(10001, 1), (11000, 5), (10005, 2)])
+        let depth = try #require(run([.q(q)], configuration: .with(depthBps: [10])).first?.depth?.first)
+        expectClose(depth.bid, 9999 + 2 * 9995, "bid")
+        expectClose(depth.ask, 10001 + 2 * 10005, "ask")
+    }
 }
