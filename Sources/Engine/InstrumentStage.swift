@@ -276,17 +276,20 @@ struct InstrumentTask: Sendable {
             case (nil, .some): guard canSkip(.quotes) else { return }; next = .trades
             case (nil, nil): return
             }
-            let input = next == .quotes ? quotes.removeFirst() : trades.removeFirst()
-            process(input, context: context, emit: emit)
+            var input = next == .quotes ? quotes.removeFirst() : trades.removeFirst()
+            process(&input, context: context, emit: emit)
             processedOffset[next.rawValue] = input.offset
             processedCount += 1
         }
     }
 
-    private mutating func process(_ input: PendingInput, context: TaskContext, emit: (OutputRecord) -> Void) {
+    /// Takes the input's payload: a quote moves into the instrument's state (as the latest quote) without a copy.
+    private mutating func process(_ input: inout PendingInput, context: TaskContext, emit: (OutputRecord) -> Void) {
         let topic = context.configuration.topics.name(of: input.kind)
         let origin = Origin(topic: topic, partition: partition, offset: input.offset)
-        switch input.payload {
+        switch input.takePayload() {
+        case .taken:
+            return
         case .rejected(let rejected):
             rejectedCounts[rejected.error.reason, default: 0] += 1
             emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
@@ -294,7 +297,7 @@ struct InstrumentTask: Sendable {
             // One look-up of the symbol per input: the state's index serves the reference-data check too.
             let found = symbols.number(of: quote.instrument).map(Int.init)
             if let error = admit(ts: quote.ts, symbol: quote.instrument, state: found, context: context) {
-                return reject(input, symbol: quote.instrument, origin: origin, error: error, emit: emit)
+                return reject(input.raw, symbol: quote.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, quote.ts)
             let index = stateIndex(quote.instrument, found: found, ts: quote.ts, origin: origin, context: context)
@@ -304,7 +307,7 @@ struct InstrumentTask: Sendable {
             let found = symbols.number(of: trade.instrument).map(Int.init)
             if let error = admit(ts: trade.ts, symbol: trade.instrument, state: found, context: context)
                 ?? deduplicate(trade, context: context) {
-                return reject(input, symbol: trade.instrument, origin: origin, error: error, emit: emit)
+                return reject(input.raw, symbol: trade.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, trade.ts)
             let index = stateIndex(trade.instrument, found: found, ts: trade.ts, origin: origin, context: context)
@@ -350,10 +353,10 @@ struct InstrumentTask: Sendable {
     }
 
     private mutating func reject(
-        _ input: PendingInput, symbol: String, origin: Origin, error: DecodeError, emit: (OutputRecord) -> Void
+        _ raw: [UInt8], symbol: String, origin: Origin, error: DecodeError, emit: (OutputRecord) -> Void
     ) {
         rejectedCounts[error.reason, default: 0] += 1
-        let rejected = RejectedInput(origin: origin, key: Array(symbol.utf8), value: input.raw, error: error)
+        let rejected = RejectedInput(origin: origin, key: Array(symbol.utf8), value: raw, error: error)
         emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
     }
 

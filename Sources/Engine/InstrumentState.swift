@@ -42,13 +42,13 @@ struct InstrumentState: Sendable {
         return s
     }
 
-    mutating func apply(quote: Quote, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
+    mutating func apply(quote: consuming Quote, origin: Origin, context: TaskContext, emit: (OutputRecord) -> Void) {
         // The trackers move out of the state while the handler, called amid the metrics' update, updates them.
         var trackers = triggers
         triggers = []
         let key = key
         let ts = quote.ts
-        metrics.apply(quote: quote) {
+        metrics.apply(quote: consume quote) {
             Self.emitClose($0, key: key, triggers: &trackers, origin: origin, context: context, emit: emit)
         }
         triggers = trackers

@@ -6,6 +6,8 @@ public struct PendingInput: Sendable {
         case quote(Quote)
         case trade(Trade)
         case rejected(RejectedInput)
+        /// Nothing: the payload was moved out by the task that merged the input (``takePayload()``).
+        case taken
     }
 
     /// Merge key: event time. A rejected input takes its predecessor's, so it keeps its place in its stream.
@@ -48,6 +50,16 @@ public struct PendingInput: Sendable {
             let rejected = RejectedInput(origin: origin, key: key.map { Array($0) }, value: value.map { Array($0) },
                                          error: error)
             return PendingInput(ts: fallbackTs, kind: kind, offset: origin.offset, payload: .rejected(rejected))
+        }
+    }
+
+    /// Moves the payload out, leaving ``Payload/taken``: a quote then moves on into the instrument's state
+    /// without a copy (reading the payload out of an input, even a consumed one, copies it).
+    mutating func takePayload() -> Payload {
+        withUnsafeMutablePointer(to: &payload) { p in
+            let taken = p.move()
+            p.initialize(to: .taken)
+            return taken
         }
     }
 

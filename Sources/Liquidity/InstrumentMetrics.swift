@@ -60,17 +60,19 @@ public struct InstrumentMetrics: Sendable {
 
     /// Merges a quote, handing `onClose` the record of the interval it closes, if any: the record (large) goes to
     /// the handler where it is built, and an event that closes nothing — most — moves no record at all.
-    public mutating func apply(quote: Quote, onClose: (borrowing LiquidityRecord) -> Void) {
-        advance(to: quote.ts, onClose: onClose)
+    /// Consumes the quote, which becomes the latest (moved in, not copied).
+    public mutating func apply(quote: consuming Quote, onClose: (borrowing LiquidityRecord) -> Void) {
+        let ts = quote.ts
+        advance(to: ts, onClose: onClose)
         if hasQuote {
-            interval.addSpreadTime(spread: spreadBps(latestQuote), from: max(latestQuote.ts, intervalStart!), to: quote.ts)
+            interval.addSpreadTime(spread: spreadBps(latestQuote), from: max(latestQuote.ts, intervalStart!), to: ts)
         }
-        latestQuote = quote
-        hasQuote = true
-        interval.quotes += 1
         let mid = quote.mid
         let relativeSpread = (quote.ask - quote.bid) / mid
-        lookback.withBucket(at: quote.ts) { bucket in
+        latestQuote = consume quote
+        hasQuote = true
+        interval.quotes += 1
+        lookback.withBucket(at: ts) { bucket in
             bucket.quotes += 1
             bucket.lastMid = mid
             bucket.highMid = max(bucket.highMid, mid)
