@@ -345,10 +345,9 @@ struct InstrumentTask: Sendable {
         while let oldest = recentTrades.oldestTs, oldest < max(eventTime, trade.ts) - window {
             recentTrades.removeOldest()
         }
-        if let seen = recentTrades.lastTs(instrument: trade.instrument, id: trade.id), trade.ts - seen <= window {
+        if let seen = recentTrades.admit(instrument: trade.instrument, id: trade.id, ts: trade.ts, window: window) {
             return DecodeError(.duplicate, "trade '\(trade.id)' of \(trade.instrument) was already merged at ts \(seen)")
         }
-        recentTrades.insert(instrument: trade.instrument, id: trade.id, ts: trade.ts)
         return nil
     }
 

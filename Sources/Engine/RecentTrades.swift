@@ -76,6 +76,23 @@ struct RecentTrades: Sendable {
         index[slot] = Int32(position)
     }
 
+    /// ``lastTs(instrument:id:)`` and, unless that is within `window` before `ts`, ``insert(instrument:id:ts:)``:
+    /// one hash of the key and one probe for both.
+    /// - Returns: the `ts` of the merge that makes this one a duplicate; nil when this one was remembered.
+    mutating func admit(instrument: String, id: String, ts: Int64, window: Int64) -> Int64? {
+        // Room first, so that the slot found stays the one to fill.
+        if count == ring.count { grow() }
+        let number = UInt32(symbols.insert(instrument))
+        let hash = keyHash(instrument: number, id: id)
+        let slot = find(instrument: number, id: id, hash: hash)
+        if index[slot] >= 0, case let seen = ring[Int(index[slot])]!.ts, ts - seen <= window { return seen }
+        let position = (head + count) & (ring.count - 1)
+        ring[position] = Entry(ts: ts, id: id, instrument: number, hash: hash)
+        count += 1
+        index[slot] = Int32(position)
+        return nil
+    }
+
     /// The slot holding the key (whose ``keyHash(instrument:id:)`` is `hash`), or the empty slot where it would go.
     private func find(instrument: UInt32, id: String, hash: UInt32) -> Int {
         let mask = index.count - 1

@@ -49,6 +49,8 @@ struct RecentTradesTests {
         var random = Random(state: seed)
         var model = Model()
         var recent = RecentTrades()
+        // The same steps through `admit`, the task's single call.
+        var admitted = RecentTrades()
         let instruments = ["BTC-PERP", "ETH-PERP", "BTC-28NOV25-60000-C", "a-long-symbol-beyond-fifteen-bytes"]
         var eventTime = Int64.min
         var now: Int64 = 1_000_000
@@ -61,12 +63,16 @@ struct RecentTradesTests {
             let cutoff = max(eventTime, ts) - window
             while let oldest = model.oldestTs, oldest < cutoff {
                 #expect(recent.oldestTs == oldest)
+                #expect(admitted.oldestTs == oldest)
                 model.removeOldest()
                 recent.removeOldest()
+                admitted.removeOldest()
             }
             #expect(recent.oldestTs == model.oldestTs, "step \(step)")
             let seen = recent.lastTs(instrument: key.instrument, id: key.id)
             #expect(seen == model.latest[key], "step \(step)")
+            let duplicateOf = admitted.admit(instrument: key.instrument, id: key.id, ts: ts, window: window)
+            #expect(duplicateOf == seen.flatMap { ts - $0 <= window ? $0 : nil }, "step \(step)")
             if let seen, ts - seen <= window {
                 duplicates += 1
                 continue
@@ -76,6 +82,7 @@ struct RecentTradesTests {
             eventTime = max(eventTime, ts)
         }
         #expect(recent.count == model.order.count - model.head)
+        #expect(admitted.count == recent.count)
         #expect(duplicates > 0, "the run exercised duplicates")
         // Every remembered key answers as the model does.
         for (key, ts) in model.latest { #expect(recent.lastTs(instrument: key.instrument, id: key.id) == ts) }
