@@ -115,8 +115,11 @@ public struct MarkRecord: Sendable, Equatable {
 
     /// The record's JSON, the instrument's constant text written from `fragments` (built for this instrument).
     public func encoded(_ fragments: Fragments) -> [UInt8] {
-        let levels = text.map { $0.bids.count + $0.asks.count } ?? 2 * (levels.count + 1) * (2 * JSONCursor.numberRoom + 3)
-        let room = fragments.head.count + fragments.middle.count + levels + 64 + 3 * JSONCursor.integerRoom
+        // The levels' text, or room for every level's two numbers and punctuation; the literals (41 bytes), three
+        // integers and two numbers.
+        let levelsRoom = text.map { $0.bids.count + $0.asks.count }
+            ?? 2 * (self.levels.count + 1) * (2 * JSONCursor.numberRoom + 3)
+        let room = fragments.head.count + fragments.middle.count + levelsRoom + 64 + 3 * JSONCursor.integerRoom
             + 2 * JSONCursor.numberRoom
         return JSONWriter.record(room: room) { c in
             c.bytes(fragments.head)
