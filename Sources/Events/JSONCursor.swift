@@ -70,24 +70,30 @@ public struct JSONCursor {
     /// `value` as a JSON string, escaped as ``JSONWriter/string(_:)`` escapes it; needs room for
     /// ``stringRoom(_:)``.
     public mutating func string(_ value: String) {
-        var text = value
-        let plain = text.withUTF8 { utf8 -> Bool in
-            guard !JSONWriter.needsEscaping(utf8) else { return false }
-            reserve(utf8.count + 2)
-            p[0] = UInt8(ascii: "\"")
-            if let base = utf8.baseAddress { (p + 1).update(from: base, count: utf8.count) }
-            p[utf8.count + 1] = UInt8(ascii: "\"")
-            p += utf8.count + 2
-            return true
+        guard openPlain(value) else {
+            bytes(JSONWriter.quoted(value))
+            return
         }
-        if !plain { bytes(JSONWriter.quoted(value)) }
+        literal("\"")
     }
 
     /// `"\(prefix)\(infix)\(number)"` (a record id) as ``JSONWriter/string(_:_:_:)`` writes it; needs room for
     /// ``stringRoom(_:)`` of the prefix, the infix and an ``integerRoom``. `infix` must hold nothing JSON escapes.
     public mutating func string(_ prefix: String, _ infix: StaticString, _ number: Int64) {
-        var text = prefix
-        let plain = text.withUTF8 { utf8 -> Bool in
+        guard openPlain(prefix) else {
+            bytes(JSONWriter.quoted("\(prefix)\(infix)\(number)"))
+            return
+        }
+        literal(infix)
+        integer(number)
+        literal("\"")
+    }
+
+    /// The opening quote and `text`, when `text` holds nothing JSON escapes (the string is left open for more);
+    /// false, having written nothing, when it does.
+    private mutating func openPlain(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { utf8 -> Bool in
             guard !JSONWriter.needsEscaping(utf8) else { return false }
             reserve(utf8.count + 1)
             p[0] = UInt8(ascii: "\"")
@@ -95,13 +101,6 @@ public struct JSONCursor {
             p += utf8.count + 1
             return true
         }
-        guard plain else {
-            bytes(JSONWriter.quoted("\(prefix)\(infix)\(number)"))
-            return
-        }
-        literal(infix)
-        integer(number)
-        literal("\"")
     }
 
     /// Room a ``string(_:)`` of `value` may take: every byte escaped as `\u00XX`, and the quotes.
