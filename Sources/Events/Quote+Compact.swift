@@ -450,21 +450,24 @@ struct CompactScanner {
 
     /// The levels of `[[price, size], …]` (spaces allowed between tokens) handed to `body` in order until it
     /// returns false. - Returns: false when the text is not of that form (`body` may have seen some levels).
-    mutating func visitLevels(_ body: (BookLevel) -> Bool) -> Bool {
+    mutating func visitLevels(_ body: (BookLevel) -> Bool) -> Bool { visitLevels(spaced: true, body) }
+
+    /// - Parameter spaced: whether spaces may stand between tokens; without, a space fails the read.
+    @inline(__always) private mutating func visitLevels(spaced: Bool, _ body: (BookLevel) -> Bool) -> Bool {
         guard take(UInt8(ascii: "[")) else { return false }
         while true {
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "[")) else { return false }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let price = number() else { return false }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: ",")) else { return false }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard let size = number() else { return false }
-            skipSpaces()
+            if spaced { skipSpaces() }
             guard take(UInt8(ascii: "]")) else { return false }
             if !body(BookLevel(price: price, size: size)) { return true }
-            skipSpaces()
+            if spaced { skipSpaces() }
             if take(UInt8(ascii: ",")) { continue }
             return take(UInt8(ascii: "]"))
         }
@@ -473,38 +476,18 @@ struct CompactScanner {
     /// `[[price, size], …]` with at least one level and nothing but spaces between tokens.
     mutating func levels() -> [BookLevel]? {
         // As written without spaces (the usual form) first, then again from the start with spaces skipped.
+        var levels: [BookLevel] = []
+        levels.reserveCapacity(12)
         var local = self
-        if let levels = local.readLevels(spaced: false) {
+        if local.visitLevels(spaced: false, { levels.append($0); return true }) {
             i = local.i
             return levels
         }
+        levels.removeAll(keepingCapacity: true)
         local = self
-        let levels = local.readLevels(spaced: true)
+        let read = local.visitLevels(spaced: true) { levels.append($0); return true }
         i = local.i
-        return levels
-    }
-
-    @inline(__always) private mutating func readLevels(spaced: Bool) -> [BookLevel]? {
-        guard take(UInt8(ascii: "[")) else { return nil }
-        var levels: [BookLevel] = []
-        levels.reserveCapacity(12)
-        while true {
-            if spaced { skipSpaces() }
-            guard take(UInt8(ascii: "[")) else { return nil }
-            if spaced { skipSpaces() }
-            guard let price = number() else { return nil }
-            if spaced { skipSpaces() }
-            guard take(UInt8(ascii: ",")) else { return nil }
-            if spaced { skipSpaces() }
-            guard let size = number() else { return nil }
-            if spaced { skipSpaces() }
-            guard take(UInt8(ascii: "]")) else { return nil }
-            levels.append(BookLevel(price: price, size: size))
-            if spaced { skipSpaces() }
-            if take(UInt8(ascii: ",")) { continue }
-            guard take(UInt8(ascii: "]")) else { return nil }
-            return levels
-        }
+        return read ? levels : nil
     }
 
     /// `[[price, size], …]` as ``levels()`` reads it, validated instead of kept: positive prices and sizes, prices
