@@ -64,20 +64,9 @@ struct RecentTrades: Sendable {
         return index[slot] >= 0 ? ring[Int(index[slot])]!.ts : nil
     }
 
-    /// Remembers a merge of (instrument, id) at `ts`, which becomes the key's latest (its newest entry).
-    mutating func insert(instrument: String, id: String, ts: Int64) {
-        let number = UInt32(symbols.insert(instrument))
-        if count == ring.count { grow() }
-        let position = (head + count) & (ring.count - 1)
-        let hash = keyHash(instrument: number, id: id)
-        ring[position] = Entry(ts: ts, id: id, instrument: number, hash: hash)
-        count += 1
-        let slot = find(instrument: number, id: id, hash: hash)
-        index[slot] = Int32(position)
-    }
-
-    /// ``lastTs(instrument:id:)`` and, unless that is within `window` before `ts`, ``insert(instrument:id:ts:)``:
-    /// one hash of the key and one probe for both.
+    /// Admits a merge of (instrument, id) at `ts` unless the key's latest remembered merge lies within `window`
+    /// before it: one hash of the key and one probe both look it up and, when admitted, make this merge the key's
+    /// latest (its newest entry).
     /// - Returns: the `ts` of the merge that makes this one a duplicate; nil when this one was remembered.
     mutating func admit(instrument: String, id: String, ts: Int64, window: Int64) -> Int64? {
         // Room first, so that the slot found stays the one to fill.

@@ -43,14 +43,12 @@ struct RecentTradesTests {
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     }
 
-    /// Runs the task's de-duplication step on both and checks they agree at every trade.
+    /// Runs the task's de-duplication step on the memory and on the model and checks they agree at every trade.
     @Test(arguments: [(UInt64(1), 40, 5_000), (2, 400, 20_000), (3, 5_000, 60_000), (4, 12, 200_000)])
     func agreesWithTheModel(seed: UInt64, ids: Int, window: Int64) {
         var random = Random(state: seed)
         var model = Model()
         var recent = RecentTrades()
-        // The same steps through `admit`, the task's single call.
-        var admitted = RecentTrades()
         let instruments = ["BTC-PERP", "ETH-PERP", "BTC-28NOV25-60000-C", "a-long-symbol-beyond-fifteen-bytes"]
         var eventTime = Int64.min
         var now: Int64 = 1_000_000
@@ -63,26 +61,23 @@ struct RecentTradesTests {
             let cutoff = max(eventTime, ts) - window
             while let oldest = model.oldestTs, oldest < cutoff {
                 #expect(recent.oldestTs == oldest)
-                #expect(admitted.oldestTs == oldest)
                 model.removeOldest()
                 recent.removeOldest()
-                admitted.removeOldest()
             }
             #expect(recent.oldestTs == model.oldestTs, "step \(step)")
-            let seen = recent.lastTs(instrument: key.instrument, id: key.id)
-            #expect(seen == model.latest[key], "step \(step)")
-            let duplicateOf = admitted.admit(instrument: key.instrument, id: key.id, ts: ts, window: window)
-            #expect(duplicateOf == seen.flatMap { ts - $0 <= window ? $0 : nil }, "step \(step)")
-            if let seen, ts - seen <= window {
+            #expect(recent.lastTs(instrument: key.instrument, id: key.id) == model.latest[key], "step \(step)")
+            // The task's single call: the duplicate's earlier merge, or nil having remembered this one.
+            let duplicateOf = recent.admit(instrument: key.instrument, id: key.id, ts: ts, window: window)
+            if let seen = model.latest[key], ts - seen <= window {
+                #expect(duplicateOf == seen, "step \(step)")
                 duplicates += 1
                 continue
             }
+            #expect(duplicateOf == nil, "step \(step)")
             model.insert(key, ts: ts)
-            recent.insert(instrument: key.instrument, id: key.id, ts: ts)
             eventTime = max(eventTime, ts)
         }
         #expect(recent.count == model.order.count - model.head)
-        #expect(admitted.count == recent.count)
         #expect(duplicates > 0, "the run exercised duplicates")
         // Every remembered key answers as the model does.
         for (key, ts) in model.latest { #expect(recent.lastTs(instrument: key.instrument, id: key.id) == ts) }
@@ -93,14 +88,14 @@ struct RecentTradesTests {
         var recent = RecentTrades()
         #expect(recent.oldestTs == nil)
         #expect(recent.lastTs(instrument: "X", id: "a") == nil)
-        for i in 0..<100 { recent.insert(instrument: "X", id: "t\(i)", ts: Int64(i)) }
+        for i in 0..<100 { #expect(recent.admit(instrument: "X", id: "t\(i)", ts: Int64(i), window: 1_000) == nil) }
         #expect(recent.lastTs(instrument: "X", id: "t42") == 42)
         #expect(recent.lastTs(instrument: "Y", id: "t42") == nil)
         for _ in 0..<100 { recent.removeOldest() }
         #expect(recent.count == 0)
         #expect(recent.oldestTs == nil)
         #expect(recent.lastTs(instrument: "X", id: "t42") == nil)
-        recent.insert(instrument: "X", id: "t42", ts: 7)
+        #expect(recent.admit(instrument: "X", id: "t42", ts: 7, window: 1_000) == nil)
         #expect(recent.lastTs(instrument: "X", id: "t42") == 7)
     }
 }
