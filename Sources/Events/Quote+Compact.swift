@@ -236,7 +236,7 @@ struct CompactScanner {
     @inline(__always) mutating func takeText(_ first: UInt64, _ rest: UInt64, _ length: Int) -> Bool {
         guard i &+ 16 <= n else { return false }
         let head = Self.load(p + i), tail = Self.load(p + (i &+ 8))
-        guard head & Self.lowBytes8(length) == first, tail & Self.lowBytes8(length &- 8) == rest else { return false }
+        guard head & Self.lowBytes(length) == first, tail & Self.lowBytes(length &- 8) == rest else { return false }
         i &+= length
         return true
     }
@@ -249,7 +249,7 @@ struct CompactScanner {
     }
 
     /// A mask of the low `count` bytes of a word: none for a count ≤ 0, all for one ≥ 8.
-    @inline(__always) static func lowBytes8(_ count: Int) -> UInt64 {
+    @inline(__always) static func lowBytes(_ count: Int) -> UInt64 {
         count >= 8 ? ~0 : count <= 0 ? 0 : (UInt64(1) &<< UInt64(8 &* count)) &- 1
     }
 
@@ -393,32 +393,6 @@ struct CompactScanner {
         let mantissa = Self.value(whole, digits: wholeDigits) &* integerPowers[fractionDigits]
             &+ Self.value(fraction, digits: fractionDigits)
         return Decimal(mantissa: mantissa, fractionDigits: fractionDigits, negative: negative)
-    }
-
-    /// Whether a number of ``number()``'s form is positive (nil: not of that form; the position is then past it, as
-    /// after ``decimal()``): the same reading, with a nonzero digit sought instead of the digits' value.
-    @inline(__always) mutating func isPositiveDecimal() -> Bool? {
-        guard i < n else { return nil }
-        let negative = p[i] == UInt8(ascii: "-")
-        let start = i &+ (negative ? 1 : 0)
-        guard start + 17 <= n else { return decimalNearEnd().map { !$0.negative && $0.mantissa > 0 } }
-        let whole = Self.load(p + start)
-        let wholeDigits = Self.leadingDigits(whole)
-        let hasFraction = p[start &+ wholeDigits] == UInt8(ascii: ".")
-        let fraction = Self.load(p + (start &+ wholeDigits &+ 1))
-        let fractionDigits = hasFraction ? Self.leadingDigits(fraction) : 0
-        guard wholeDigits > 0, wholeDigits < 8, fractionDigits < 8, fractionDigits > 0 || !hasFraction else { return nil }
-        let end = start &+ wholeDigits &+ (hasFraction ? 1 &+ fractionDigits : 0)
-        guard p[end] | 0x20 != UInt8(ascii: "e") else { return nil }
-        i = end
-        // A digit byte's low four bits are its value: the digits are all zero exactly when those bits are.
-        let digits = (whole & Self.lowBytes(wholeDigits)) | (fraction & Self.lowBytes(fractionDigits))
-        return !negative && digits & 0x0F0F_0F0F_0F0F_0F0F != 0
-    }
-
-    /// A mask of the low `count` (0…7) bytes of a word.
-    @inline(__always) static func lowBytes(_ count: Int) -> UInt64 {
-        (UInt64(1) &<< UInt64(truncatingIfNeeded: 8 &* count)) &- 1
     }
 
     /// ``decimal()`` within 17 bytes of the end, a byte at a time.
@@ -566,13 +540,11 @@ struct CompactScanner {
             guard take(UInt8(ascii: ",")) else { return nil }
             if spaced { skipSpaces() }
             let scaled = price.scaled
+            guard let size = decimal(), !size.negative, size.mantissa > 0 else { return nil }
             if best == nil {
-                guard let size = decimal(), !size.negative, size.mantissa > 0 else { return nil }
                 best = BookLevel(price: price.value, size: size.value)
-            } else {
-                // Past the best level a size is only checked, not valued.
-                guard isPositiveDecimal() == true else { return nil }
-                if descending ? scaled >= previous : scaled <= previous { return nil }
+            } else if descending ? scaled >= previous : scaled <= previous {
+                return nil
             }
             guard !price.negative, scaled > 0 else { return nil }
             if spaced { skipSpaces() }
