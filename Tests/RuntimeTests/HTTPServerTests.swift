@@ -75,6 +75,24 @@ struct HTTPServerTests {
         #expect(try get(server.port, "/nothing").status == 404)
     }
 
+    @Test("a server stopped at once never answers for the next one, which may reuse its socket's descriptor")
+    func stopThenStart() throws {
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        for round in 0..<200 {
+            let brief = HTTPServer(registry: MetricsRegistry(), logger: quiet)
+            try brief.start(host: "127.0.0.1", port: 0)
+            brief.stop()
+            let registry = MetricsRegistry()
+            registry.add("backstop_events_in_total", ["topic", "quotes"], Double(round + 1))
+            let next = HTTPServer(registry: registry, logger: quiet)
+            try next.start(host: "127.0.0.1", port: 0)
+            defer { next.stop() }
+            let body = try get(next.port, "/metrics").body
+            #expect(body.contains("backstop_events_in_total{topic=\"quotes\"} \(round + 1)\n"), "round \(round)")
+        }
+    }
+
     @Test("a port in use fails at start, naming http.port")
     func portInUse() throws {
         let first = HTTPServer(registry: MetricsRegistry(), logger: Logger(label: "test"))

@@ -12,7 +12,8 @@ public final class HTTPServer: @unchecked Sendable {
     private let registry: MetricsRegistry
     private let logger: Logger
     private var listener: Int32 = -1
-    private var thread: Thread?
+    /// Signalled by the accept thread once it has closed the listening socket and ended.
+    private let finished = DispatchSemaphore(value: 0)
     /// The port bound (useful with port 0).
     public private(set) var port: Int = 0
 
@@ -44,19 +45,26 @@ public final class HTTPServer: @unchecked Sendable {
         }
         listener = fd
         self.port = Int(UInt16(bigEndian: addr.sin_port))
-        let thread = Thread { [self] in acceptLoop(fd) }
+        let thread = Thread { [self] in
+            acceptLoop(fd)
+            close(fd)
+            finished.signal()
+        }
         thread.name = "backstop-http"
         thread.start()
-        self.thread = thread
         logger.info("http listening", metadata: ["address": "\(host):\(self.port)"])
     }
 
-    /// Stops accepting (the thread ends at its next accept).
+    /// Stops accepting and waits for the accept thread to end (after the request it may be answering).
+    ///
+    /// Only the accept thread closes the listening socket: were `stop` to close it, a thread not yet in
+    /// `accept` could later accept on whatever socket reused the descriptor's number. `shutdown` makes
+    /// every `accept` on it, present or next, fail.
     public func stop() {
         guard listener >= 0 else { return }
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         listener = -1
+        finished.wait()
     }
 
     private func acceptLoop(_ fd: Int32) {
