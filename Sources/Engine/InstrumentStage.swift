@@ -114,15 +114,38 @@ public struct InstrumentStage: Sendable {
         partition >= 0 && Int(partition) < lastTs.count ? lastTs[Int(partition)]?[kind] ?? Int64.min : Int64.min
     }
 
-    /// Buffers one input for its task (moved in, not copied).
+    /// Buffers one decoded input for its task (moved in, not copied).
     public mutating func enqueue(_ input: consuming PendingInput, partition: Int32) {
+        let p = task(for: partition)
+        if let ts = input.acceptedTs { lastTs[p]!.merge(ts, of: input.kind) }
+        slots[p]!.enqueue(input)
+    }
+
+    /// Decodes one `quotes` or `trades` value straight into the buffer of `partition`'s task, as
+    /// ``PendingInput/decode(kind:origin:key:value:fallbackTs:symbols:)`` does (a failure is buffered as rejected,
+    /// with its reason), its instrument read through ``symbols``; the input is built in place, not moved there.
+    /// - Parameter key: the message's key, kept for the DLQ should the value be rejected.
+    public mutating func enqueue(
+        _ kind: InputKind, partition: Int32, origin: Origin, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?
+    ) {
+        let p = task(for: partition)
+        let fallbackTs = lastTs[p]![kind]
+        if let ts = slots[p]!.enqueue(kind, building: { symbols in
+            PendingInput.decode(kind: kind, origin: origin, key: key, value: value, fallbackTs: fallbackTs,
+                                symbols: &symbols)
+        }, symbols: &symbols) {
+            lastTs[p]!.merge(ts, of: kind)
+        }
+    }
+
+    /// The slot of `partition`'s task, the task made if it has none.
+    private mutating func task(for partition: Int32) -> Int {
         let p = slot(partition)
         if slots[p] == nil {
             slots[p] = InstrumentTask(partition: partition)
             lastTs[p] = InputTimes()
         }
-        if case .rejected = input.payload {} else { lastTs[p]!.merge(input.ts, of: input.kind) }
-        slots[p]!.enqueue(input)
+        return p
     }
 
     /// Instruments with state, across tasks.
@@ -238,6 +261,9 @@ struct InstrumentTask: Sendable {
     var states: [InstrumentState] = []
     /// The instruments with state, numbered as ``states`` holds them.
     var symbols = SymbolNumbers()
+    /// The indices in ``states`` by the instruments' numbers in the stage's ``SymbolTable`` (-1: not known yet), so
+    /// that a decoded input finds its state without hashing its symbol again.
+    var stateByNumber: [Int32] = []
     /// The numbers of the states in symbol order (for the outputs that go through every instrument).
     var symbolOrder: [Int] = []
     /// The task's next event time at which to look for stale markets (every W of event time).
@@ -256,6 +282,20 @@ struct InstrumentTask: Sendable {
         switch input.kind {
         case .quotes: quotes.append(input)
         case .trades: trades.append(input)
+        }
+    }
+
+    /// Buffers the input `build` makes (of `kind`), built in its place. - Returns: its `ts` unless it is rejected.
+    @inline(__always) mutating func enqueue(
+        _ kind: InputKind, building build: (inout SymbolTable) -> PendingInput, symbols: inout SymbolTable
+    ) -> Int64? {
+        switch kind {
+        case .quotes:
+            quotes.append { build(&symbols) }
+            return quotes.peekLast { $0.acceptedTs }!
+        case .trades:
+            trades.append { build(&symbols) }
+            return trades.peekLast { $0.acceptedTs }!
         }
     }
 
@@ -295,22 +335,24 @@ struct InstrumentTask: Sendable {
             emit(rejected.dlqRecord(eventTime: eventTime == Int64.min ? 0 : eventTime))
         case .quote(let quote):
             // One look-up of the symbol per input: the state's index serves the reference-data check too.
-            let found = symbols.number(of: quote.instrument).map(Int.init)
+            let found = state(of: quote.instrument, number: quote.instrumentNumber)
             if let error = admit(ts: quote.ts, symbol: quote.instrument, state: found, context: context) {
-                return reject(input.raw, symbol: quote.instrument, origin: origin, error: error, emit: emit)
+                return reject(quote.received, symbol: quote.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, quote.ts)
-            let index = stateIndex(quote.instrument, found: found, ts: quote.ts, origin: origin, context: context)
+            let index = stateIndex(quote.instrument, number: quote.instrumentNumber, found: found, ts: quote.ts,
+                                   origin: origin, context: context)
             // Through the array's modify accessor: the state is updated in place, never copied.
             states[index].apply(quote: quote, origin: origin, context: context, emit: emit)
         case .trade(let trade):
-            let found = symbols.number(of: trade.instrument).map(Int.init)
+            let found = state(of: trade.instrument, number: trade.instrumentNumber)
             if let error = admit(ts: trade.ts, symbol: trade.instrument, state: found, context: context)
                 ?? deduplicate(trade, context: context) {
-                return reject(input.raw, symbol: trade.instrument, origin: origin, error: error, emit: emit)
+                return reject(trade.received, symbol: trade.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, trade.ts)
-            let index = stateIndex(trade.instrument, found: found, ts: trade.ts, origin: origin, context: context)
+            let index = stateIndex(trade.instrument, number: trade.instrumentNumber, found: found, ts: trade.ts,
+                                   origin: origin, context: context)
             states[index].apply(trade: trade, origin: origin, context: context, emit: emit)
         }
         checkStale(origin: origin, context: context, emit: emit)
@@ -370,10 +412,34 @@ struct InstrumentTask: Sendable {
         }
     }
 
-    /// The index of the instrument's state (`found`, when it has one), created on first sight; records the input
-    /// as its latest.
+    /// The index of `symbol`'s state, nil if it has none: found by `number` (its number in the stage's symbol
+    /// table, -1 if none) when that leads to this very symbol's state, else by its hash (and then remembered under
+    /// `number`). The check keeps a number from any other table harmless.
+    @inline(__always) private mutating func state(of symbol: String, number: Int16) -> Int? {
+        let n = Int(number)
+        if n >= 0, n < stateByNumber.count, case let index = Int(stateByNumber[n]), index >= 0,
+           symbols.symbols[index] == symbol {
+            return index
+        }
+        guard let found = symbols.number(of: symbol).map(Int.init) else { return nil }
+        remember(found, number: number)
+        return found
+    }
+
+    /// Files state `index` under `number` in ``stateByNumber`` (nothing for -1).
+    private mutating func remember(_ index: Int, number: Int16) {
+        guard number >= 0 else { return }
+        let n = Int(number)
+        if n >= stateByNumber.count {
+            stateByNumber.append(contentsOf: repeatElement(-1, count: n + 1 - stateByNumber.count))
+        }
+        stateByNumber[n] = Int32(index)
+    }
+
+    /// The index of the instrument's state (`found`, when it has one), created on first sight (and filed under
+    /// `number`); records the input as its latest.
     private mutating func stateIndex(
-        _ symbol: String, found: Int?, ts: Int64, origin: Origin, context: TaskContext
+        _ symbol: String, number: Int16, found: Int?, ts: Int64, origin: Origin, context: TaskContext
     ) -> Int {
         if let found {
             states[found].lastOrigin = origin
@@ -381,6 +447,7 @@ struct InstrumentTask: Sendable {
         }
         let index = Int(symbols.insert(symbol))
         assert(index == states.count, "a state for every numbered symbol")
+        remember(index, number: number)
         states.append(InstrumentState(metrics: context.metricsTemplate(for: symbol), lastOrigin: origin,
                                       rules: context.configuration.triggers, firstTs: ts,
                                       isKnown: context.instruments[symbol] != nil))

@@ -76,12 +76,17 @@ struct CompactScanner {
 
     /// A string of printable ASCII without escapes.
     mutating func asciiString() -> String? {
-        var none = SymbolTable.disabled
-        return asciiString(symbols: &none)
+        asciiText().map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// A string of printable ASCII without escapes, the one `symbols` keeps for its bytes if any.
-    @inline(__always) mutating func asciiString(symbols: inout SymbolTable) -> String? {
+    /// A string of printable ASCII without escapes as an instrument symbol: the string `symbols` keeps for its
+    /// bytes, and the symbol's number there (``SymbolTable/symbol(_:)``).
+    @inline(__always) mutating func symbol(symbols: inout SymbolTable) -> (string: String, number: Int16)? {
+        asciiText().map { symbols.symbol($0) }
+    }
+
+    /// The bytes of a string of printable ASCII without escapes (between its quotes, which are read).
+    @inline(__always) mutating func asciiText() -> UnsafeBufferPointer<UInt8>? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = i
         // Eight bytes at a time to the first that is not printable ASCII other than `"` and `\`: the closing
@@ -92,18 +97,16 @@ struct CompactScanner {
             guard stop == 0 else {
                 i &+= stop.trailingZeroBitCount &>> 3
                 guard p[i] == UInt8(ascii: "\"") else { return nil }
-                let s = symbols.symbol(UnsafeBufferPointer(start: p + start, count: i - start))
                 i &+= 1
-                return s
+                return UnsafeBufferPointer(start: p + start, count: i &- 1 &- start)
             }
             i &+= 8
         }
         while i < n {
             let c = p[i]
             if c == UInt8(ascii: "\"") {
-                let s = symbols.symbol(UnsafeBufferPointer(start: p + start, count: i - start))
                 i += 1
-                return s
+                return UnsafeBufferPointer(start: p + start, count: i - 1 - start)
             }
             if c < 0x20 || c >= 0x80 || c == UInt8(ascii: "\\") { return nil }
             i += 1

@@ -13,9 +13,10 @@ extension Quote {
 
     /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Quote? {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
+        // Levels' text is kept as 32-bit offsets (``Quote/levelsText``).
+        guard let base = bytes.baseAddress, bytes.count > 0, bytes.count <= Int(UInt32.max) else { return nil }
         var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
-        var instrument: String?
+        var instrument: String?, instrumentNumber: Int16 = -1
         var ts: Int64 = 0
         var bid = 0.0, bidSize = 0.0, ask = 0.0, askSize = 0.0
         var iv: Double?
@@ -36,7 +37,9 @@ extension Quote {
             seen |= bit
             s.skipWhitespace()
             switch field {
-            case .instrument: guard let v = s.asciiString(symbols: &symbols) else { return nil }; instrument = v
+            case .instrument:
+                guard let v = s.symbol(symbols: &symbols) else { return nil }
+                (instrument, instrumentNumber) = (v.string, v.number)
             case .ts: guard let v = s.integer() else { return nil }; ts = v
             case .bid: guard let v = s.number() else { return nil }; bid = v
             case .bidSize: guard let v = s.number() else { return nil }; bidSize = v
@@ -87,6 +90,7 @@ extension Quote {
                               asks: bestAsk.map { _ in BookLevel.levels(in: received, asksText) }, iv: iv)
             guard (try? quote.validate()) != nil else { return nil }
             quote.received = received
+            quote.instrumentNumber = instrumentNumber
             return quote
         }
         // What ``Quote/validate()`` checks beyond the levels, which are valid already; numbers here are finite.
@@ -95,8 +99,8 @@ extension Quote {
               bestBid.price == bid, bestBid.size == bidSize, bestAsk.price == ask, bestAsk.size == askSize
         else { return nil }
         // The levels hold nothing but digits, '.', '-', ',', brackets and spaces: no control characters.
-        return Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize, iv: iv,
-                     received: received, levelsText: (bidsText, asksText))
+        return Quote(instrument: instrument, instrumentNumber: instrumentNumber, ts: ts, bid: bid, bidSize: bidSize,
+                     ask: ask, askSize: askSize, iv: iv, received: received, levelsText: (bidsText, asksText))
     }
 }
 

@@ -12,6 +12,9 @@ public struct Quote: Sendable, Equatable {
             && a.askSize == b.askSize && a.bids == b.bids && a.asks == b.asks && a.iv == b.iv
     }
 
+    // Stored properties in an order that packs them into 105 bytes: a decoded input (a quote in its pending
+    // envelope) then stays within the 128 bytes that compiled code moves with a few register copies instead of a
+    // call to `memcpy`, and it moves several times between its decode and its state.
     public var instrument: String
     /// Event time, µs since the epoch.
     public var ts: Int64
@@ -19,30 +22,52 @@ public struct Quote: Sendable, Equatable {
     public var bidSize: Double
     public var ask: Double
     public var askSize: Double
-    /// Bid levels, best (highest) first; when the input has none, the single best level.
-    public var bids: [BookLevel] {
-        get { bidCount < 0 ? BookLevel.levels(in: received, text.bids) : Array(levels[..<bidCount]) }
-        set { setLevels(bids: newValue, asks: asks) }
-    }
-    /// Ask levels, best (lowest) first; when the input has none, the single best level.
-    public var asks: [BookLevel] {
-        get { bidCount < 0 ? BookLevel.levels(in: received, text.asks) : Array(levels[bidCount...]) }
-        set { setLevels(bids: bids, asks: newValue) }
-    }
-    /// The option's mark implied volatility (annualized, decimal), if given.
-    public var iv: Double?
-    /// Where the `bids` and `asks` arrays were in the decoded bytes (when present and free of control
-    /// characters), so an output can carry the levels as received instead of formatting every number again.
-    public var levelsText: (bids: Range<Int>, asks: Range<Int>)?
     /// The value as received, for a decoded quote (empty for one built in code): ``levelsText`` indexes it.
     public internal(set) var received: [UInt8] = []
     /// The bid levels then the ask levels, when kept as values (few fields that need releasing keep a quote cheap
     /// to copy and destroy).
     private var levels: [BookLevel] = []
+    /// ``levelsText`` as bids' start and end, asks' start and end; all zero for none (levels' text is never empty).
+    private var textBounds: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
     /// How many of `levels` are bids; -1 when the levels are kept only as their text in `received` (a quote in
-    /// the usual shape, validated while decoding), at `text`, and read when asked for.
-    private var bidCount = -1
-    private var text: (bids: Range<Int>, asks: Range<Int>) = (0..<0, 0..<0)
+    /// the usual shape, validated while decoding), at ``levelsText``, and read when asked for.
+    private var bidCount: Int32 = -1
+    /// The number of ``instrument`` in the ``SymbolTable`` it was decoded through (``SymbolTable/symbol(_:)``), -1
+    /// when it has none there (decoded without a table, by the general reader, or built in code): lets state kept
+    /// by symbol be found by index. Not part of the value (`==` ignores it).
+    public internal(set) var instrumentNumber: Int16 = -1
+    /// The option's mark implied volatility (annualized, decimal), if given.
+    public var iv: Double?
+
+    /// Bid levels, best (highest) first; when the input has none, the single best level.
+    public var bids: [BookLevel] {
+        get { bidCount < 0 ? BookLevel.levels(in: received, levelsText!.bids) : Array(levels[..<Int(bidCount)]) }
+        set { setLevels(bids: newValue, asks: asks) }
+    }
+    /// Ask levels, best (lowest) first; when the input has none, the single best level.
+    public var asks: [BookLevel] {
+        get { bidCount < 0 ? BookLevel.levels(in: received, levelsText!.asks) : Array(levels[Int(bidCount)...]) }
+        set { setLevels(bids: bids, asks: newValue) }
+    }
+    /// Where the `bids` and `asks` arrays were in the decoded bytes (when present and free of control
+    /// characters), so an output can carry the levels as received instead of formatting every number again.
+    public internal(set) var levelsText: (bids: Range<Int>, asks: Range<Int>)? {
+        get {
+            textBounds.1 == 0 ? nil
+                : (Int(textBounds.0)..<Int(textBounds.1), Int(textBounds.2)..<Int(textBounds.3))
+        }
+        set {
+            // Ranges past 4 GiB (no such value reaches a decoder) are not kept.
+            guard let newValue, let bidsStart = UInt32(exactly: newValue.bids.lowerBound),
+                  let bidsEnd = UInt32(exactly: newValue.bids.upperBound),
+                  let asksStart = UInt32(exactly: newValue.asks.lowerBound),
+                  let asksEnd = UInt32(exactly: newValue.asks.upperBound) else {
+                textBounds = (0, 0, 0, 0)
+                return
+            }
+            textBounds = (bidsStart, bidsEnd, asksStart, asksEnd)
+        }
+    }
 
     public init(instrument: String, ts: Int64, bid: Double, bidSize: Double, ask: Double, askSize: Double,
                 bids: [BookLevel]? = nil, asks: [BookLevel]? = nil, iv: Double? = nil) {
@@ -57,9 +82,10 @@ public struct Quote: Sendable, Equatable {
     }
 
     /// A decoded quote whose levels stay in `received` (their ranges `levelsText`), already validated.
-    init(instrument: String, ts: Int64, bid: Double, bidSize: Double, ask: Double, askSize: Double, iv: Double?,
-         received: [UInt8], levelsText: (bids: Range<Int>, asks: Range<Int>)) {
+    init(instrument: String, instrumentNumber: Int16, ts: Int64, bid: Double, bidSize: Double, ask: Double,
+         askSize: Double, iv: Double?, received: [UInt8], levelsText: (bids: Range<Int>, asks: Range<Int>)) {
         self.instrument = instrument
+        self.instrumentNumber = instrumentNumber
         self.ts = ts
         self.bid = bid
         self.bidSize = bidSize
@@ -68,12 +94,11 @@ public struct Quote: Sendable, Equatable {
         self.iv = iv
         self.received = received
         self.levelsText = levelsText
-        text = levelsText
     }
 
     private mutating func setLevels(bids: [BookLevel], asks: [BookLevel]) {
         levels = bids + asks
-        bidCount = bids.count
+        bidCount = Int32(bids.count)
     }
 
     public var mid: Double { (bid + ask) / 2 }
@@ -86,9 +111,10 @@ public struct Quote: Sendable, Equatable {
     /// where the quote keeps them so (``keepsLevelsAsText``), without building an array.
     public func forEachLevel(bids side: Bool, _ body: (BookLevel) -> Bool) {
         guard bidCount < 0 else {
-            for level in side ? levels[..<bidCount] : levels[bidCount...] where !body(level) { break }
+            for level in side ? levels[..<Int(bidCount)] : levels[Int(bidCount)...] where !body(level) { break }
             return
         }
+        let text = levelsText!
         let range = side ? text.bids : text.asks
         let read = received.withUnsafeBytes { buffer -> Bool in
             guard let base = buffer.baseAddress, !range.isEmpty else { return false }

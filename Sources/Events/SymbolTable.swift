@@ -13,12 +13,13 @@ import Darwin
 ///
 /// - Complexity: O(symbol length) expected per lookup (open addressing, linear probing, at most half full).
 public struct SymbolTable: Sendable {
-    /// The most symbols kept.
+    /// The most symbols kept (their numbers fit in `Int16`).
     public static let capacity = 4096
 
-    /// Symbols by slot (a power of two of them, or none yet), with the hash of each beside it.
+    /// Symbols by slot (a power of two of them, or none yet), with the hash and the number of each beside it.
     private var symbols: [String?] = []
     private var hashes: [UInt64] = []
+    private var numbers: [Int16] = []
     public private(set) var count = 0
     /// Whether symbols are kept; a disabled table builds every string (``disabled``).
     private let isEnabled: Bool
@@ -40,28 +41,31 @@ public struct SymbolTable: Sendable {
     public static var disabled: SymbolTable { SymbolTable(isEnabled: false) }
 
     /// The symbol whose UTF-8 bytes are `bytes` (valid UTF-8, as the compact readers have checked): the string
-    /// kept for them, or a new one (then kept, while there is room).
-    public mutating func symbol(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        guard isEnabled else { return String(decoding: bytes, as: UTF8.self) }
+    /// kept for them, or a new one (then kept, while there is room); and its number: 0, 1, 2, … in the order the
+    /// table kept its symbols (the same for the same bytes, for as long as the table lives), -1 for one not kept.
+    public mutating func symbol(_ bytes: UnsafeBufferPointer<UInt8>) -> (string: String, number: Int16) {
+        guard isEnabled else { return (String(decoding: bytes, as: UTF8.self), -1) }
         let hash = Self.hash(bytes, seed: seed)
         if !symbols.isEmpty {
             let mask = symbols.count - 1
             var slot = Int(truncatingIfNeeded: hash) & mask
             while let kept = symbols[slot] {
-                if hashes[slot] == hash, Self.equal(kept, bytes) { return kept }
+                if hashes[slot] == hash, Self.equal(kept, bytes) { return (kept, numbers[slot]) }
                 slot = (slot + 1) & mask
             }
         }
         let symbol = String(decoding: bytes, as: UTF8.self)
-        guard count < Self.capacity else { return symbol }
+        guard count < Self.capacity else { return (symbol, -1) }
         if 2 * (count + 1) > symbols.count { grow() }
         let mask = symbols.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while symbols[slot] != nil { slot = (slot + 1) & mask }
+        let number = Int16(count)
         symbols[slot] = symbol
         hashes[slot] = hash
+        numbers[slot] = number
         count += 1
-        return symbol
+        return (symbol, number)
     }
 
     /// Whether `symbol`'s UTF-8 bytes are `bytes`.
@@ -99,19 +103,21 @@ public struct SymbolTable: Sendable {
 
     /// Doubles the slots (64 at first) and places every kept symbol again.
     private mutating func grow() {
-        let old = zip(symbols, hashes)
         let size = max(64, symbols.count * 2)
         var newSymbols = [String?](repeating: nil, count: size)
         var newHashes = [UInt64](repeating: 0, count: size)
-        for (symbol, hash) in old {
+        var newNumbers = [Int16](repeating: -1, count: size)
+        for (old, symbol) in symbols.enumerated() {
             guard let symbol else { continue }
-            var slot = Int(truncatingIfNeeded: hash) & (size - 1)
+            var slot = Int(truncatingIfNeeded: hashes[old]) & (size - 1)
             while newSymbols[slot] != nil { slot = (slot + 1) & (size - 1) }
             newSymbols[slot] = symbol
-            newHashes[slot] = hash
+            newHashes[slot] = hashes[old]
+            newNumbers[slot] = numbers[old]
         }
         symbols = newSymbols
         hashes = newHashes
+        numbers = newNumbers
     }
 }
 

@@ -14,6 +14,7 @@ extension Trade {
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Trade? {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
         var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
+        var instrumentNumber: Int16 = -1
         var instrument: String?, id: String?, side: Side?, buyer: String?, seller: String?
         var ts: Int64 = 0
         var price = 0.0, size = 0.0
@@ -28,7 +29,9 @@ extension Trade {
             seen |= bit
             guard s.take(UInt8(ascii: ":")) else { return nil }
             switch field {
-            case .instrument: guard let v = s.asciiString(symbols: &symbols) else { return nil }; instrument = v
+            case .instrument:
+                guard let v = s.symbol(symbols: &symbols) else { return nil }
+                (instrument, instrumentNumber) = (v.string, v.number)
             case .ts: guard let v = s.integer() else { return nil }; ts = v
             case .id: guard let v = s.asciiString() else { return nil }; id = v
             case .price: guard let v = s.number() else { return nil }; price = v
@@ -66,9 +69,11 @@ extension Trade {
         }
         guard s.i == s.n, seen & CompactTradeField.required == CompactTradeField.required,
               let instrument, let id, let side else { return nil }
-        let trade = Trade(instrument: instrument, ts: ts, id: id, price: price, size: size, side: side,
+        var trade = Trade(instrument: instrument, ts: ts, id: id, price: price, size: size, side: side,
                           buyer: buyer, seller: seller, fee: fee)
         guard (try? trade.validate()) != nil else { return nil }
+        trade.instrumentNumber = instrumentNumber
+        trade.received = Array(bytes)
         return trade
     }
 }

@@ -5,17 +5,30 @@ public enum Side: String, Sendable, Hashable {
 
 /// A trade (`trades` topic, SPEC §2). With `buyer`/`seller` it is also a fill for each named account.
 public struct Trade: Sendable, Equatable {
+    public static func == (a: Trade, b: Trade) -> Bool {
+        a.instrument == b.instrument && a.ts == b.ts && a.id == b.id && a.price == b.price && a.size == b.size
+            && a.side == b.side && a.buyer == b.buyer && a.seller == b.seller && a.fee == b.fee
+    }
+
+    // Stored properties in an order that packs them into 108 bytes, within what a decoded input (a trade in its
+    // pending envelope) may take to move by register copies rather than `memcpy` (see ``Quote``).
     public var instrument: String
-    public var ts: Int64
     public var id: String
-    public var price: Double
-    public var size: Double
-    /// The aggressor side.
-    public var side: Side
     public var buyer: String?
     public var seller: String?
+    /// The value as received, for a decoded trade (empty for one built in code).
+    public internal(set) var received: [UInt8] = []
+    public var ts: Int64
+    public var price: Double
+    public var size: Double
     /// Fraction of notional charged to both sides.
     public var fee: Double?
+    /// The aggressor side.
+    public var side: Side
+    /// The number of ``instrument`` in the ``SymbolTable`` it was decoded through (``SymbolTable/symbol(_:)``), -1
+    /// when it has none there (decoded without a table, by the general reader, or built in code): lets state kept
+    /// by symbol be found by index. Not part of the value (`==` ignores it).
+    public internal(set) var instrumentNumber: Int16 = -1
 
     public init(instrument: String, ts: Int64, id: String, price: Double, size: Double, side: Side,
                 buyer: String? = nil, seller: String? = nil, fee: Double? = nil) {
@@ -75,9 +88,10 @@ public struct Trade: Sendable, Equatable {
         guard let price else { throw DecodeError(.missingField, "missing field 'price'") }
         guard let size else { throw DecodeError(.missingField, "missing field 'size'") }
         guard let side else { throw DecodeError(.missingField, "missing field 'side'") }
-        let trade = Trade(instrument: instrument, ts: ts, id: id, price: price, size: size, side: side,
+        var trade = Trade(instrument: instrument, ts: ts, id: id, price: price, size: size, side: side,
                           buyer: buyer, seller: seller, fee: fee)
         try trade.validate()
+        trade.received = Array(bytes)
         return trade
     }
 

@@ -78,12 +78,19 @@ public struct Backtest {
                 let reader = sources[i].reader!
                 var read = 0
                 while read < chunk, reader.next({ line in
-                    let partition = virtualPartition(of: line, kind: kind, partitions: partitions)
+                    // The instrument stands for the Kafka key the line would have had: it picks the partition, and
+                    // a rejected line carries it to the DLQ.
+                    var instrument = JSONReader.stringField("instrument", in: line)
+                    let partition = instrument.map { Murmur2.partition(of: $0.utf8, partitions: partitions) } ?? 0
                     let origin = Origin(topic: names.name(of: kind), partition: partition, offset: reader.lineNumber)
-                    let input = PendingInput.decode(kind: kind, origin: origin, key: nil, value: line,
-                                                    fallbackTs: stage.fallbackTs(partition: partition, kind: kind),
-                                                    symbols: &stage.symbols)
-                    stage.enqueue(withKey(input), partition: partition)
+                    if instrument == nil {
+                        stage.enqueue(kind, partition: partition, origin: origin, key: nil, value: line)
+                    } else {
+                        instrument!.withUTF8 { key in
+                            stage.enqueue(kind, partition: partition, origin: origin, key: UnsafeRawBufferPointer(key),
+                                          value: line)
+                        }
+                    }
                 }) {
                     read += 1
                 }
@@ -127,19 +134,3 @@ public struct Backtest {
         return summary
     }
 }
-
-/// The key a live producer gives a record: its instrument. Rejected lines keep a key when one can be read.
-private func withKey(_ input: PendingInput) -> PendingInput {
-    guard case .rejected(var rejected) = input.payload, rejected.key == nil, let value = rejected.value else { return input }
-    rejected.key = value.withUnsafeBytes { JSONReader.stringField("instrument", in: $0) }.map { Array($0.utf8) }
-    var copy = input
-    copy.payload = .rejected(rejected)
-    return copy
-}
-
-/// The partition of a line: murmur2 of its `instrument` (0 when it has none).
-private func virtualPartition(of line: UnsafeRawBufferPointer, kind: InputKind, partitions: Int) -> Int32 {
-    guard let instrument = JSONReader.stringField("instrument", in: line) else { return 0 }
-    return Murmur2.partition(of: Array(instrument.utf8), partitions: partitions)
-}
-

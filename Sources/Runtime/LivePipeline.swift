@@ -271,9 +271,7 @@ public final class LivePipeline {
         }
         let partition = message.partition
         let origin = Origin(topic: configuration.topics.name(of: kind), partition: partition, offset: message.offset)
-        let input = PendingInput.decode(kind: kind, origin: origin, key: message.key, value: message.value,
-                                        fallbackTs: stage.fallbackTs(partition: partition, kind: kind), symbols: &stage.symbols)
-        stage.enqueue(input, partition: partition)
+        stage.enqueue(kind, partition: partition, origin: origin, key: message.key, value: message.value)
         lastArrival[partition, default: [now, now]][kind.rawValue] = now
         nextOffset[partition, default: [-1, -1]][kind.rawValue] = message.offset + 1
         return configuration.topics.name(of: kind)

@@ -131,10 +131,7 @@ public struct Replay: Sendable {
             try readRange(task, stops: stops, consumer: consumer, batch: batch, each: { m in
                 guard let kind = kinds[m.topic] else { return }
                 let origin = Origin(topic: m.topic, partition: m.partition, offset: m.offset)
-                let input = PendingInput.decode(kind: kind, origin: origin, key: m.key, value: m.value,
-                                                fallbackTs: stage.fallbackTs(partition: m.partition, kind: kind),
-                                                symbols: &stage.symbols)
-                stage.enqueue(input, partition: m.partition)
+                stage.enqueue(kind, partition: m.partition, origin: origin, key: m.key, value: m.value)
             }, afterPoll: { finished in
                 stage.drain(canSkip: { p, kind in finished.contains(TopicPartition(topic: names.name(of: kind), partition: p)) },
                             emit: { pending.append($0) })

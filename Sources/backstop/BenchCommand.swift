@@ -68,12 +68,9 @@ struct Bench: ParsableCommand {
                 let end = min(index[k] + chunk, lines.count)
                 while index[k] < end {
                     let origin = Origin(topic: topics.name(of: kind), partition: 0, offset: Int64(index[k]))
-                    let fallback = stage.fallbackTs(partition: 0, kind: kind)
-                    let pending = lines[index[k]].withUnsafeBytes {
-                        PendingInput.decode(kind: kind, origin: origin, key: nil, value: $0, fallbackTs: fallback,
-                                            symbols: &stage.symbols)
+                    lines[index[k]].withUnsafeBytes {
+                        stage.enqueue(kind, partition: 0, origin: origin, key: nil, value: $0)
                     }
-                    stage.enqueue(pending, partition: 0)
                     index[k] += 1
                 }
             }

@@ -121,4 +121,65 @@ struct InstrumentStageTests {
         #expect(out.count == 1)
         #expect(try json(out[0])["ts"] as? Int == 1_000_000)
     }
+
+    /// How the inputs of ``stateLookUpByNumber()`` are decoded.
+    enum SymbolSource { case none, stage, foreign }
+
+    /// The outputs of a feed of five instruments' quotes and trades (some trades duplicated, one instrument seen
+    /// only late), its inputs decoded through `source`'s symbol table.
+    func outputs(decodedThrough source: SymbolSource) -> [OutputRecord] {
+        var stage = InstrumentStage(configuration: InstrumentStageConfiguration())
+        var foreign = SymbolTable()
+        // Numbers in the foreign table name other instruments than in the stage's: the first one seen by the stage
+        // is the last one here.
+        let symbols = ["E", "BTC-26DEC25-68000-C", "C", "BTC-PERP", "A"]
+        for symbol in symbols.reversed() { _ = Array(symbol.utf8).withUnsafeBufferPointer { foreign.symbol($0) } }
+        var out: [OutputRecord] = []
+        var offsets: [InputKind: Int64] = [.quotes: 0, .trades: 0]
+        for step in 0..<600 {
+            let symbol = symbols[(step * 7 + step / 50) % (step < 300 ? 4 : 5)]
+            let ts = Int64(step) * 37_000
+            let kind: InputKind = step % 3 == 2 ? .trades : .quotes
+            let price = 100 + Double(step % 11) - Double(step % 7) / 2
+            let json = kind == .quotes
+                ? "{\"instrument\":\"\(symbol)\",\"ts\":\(ts),\"bid\":\(price),\"bid_size\":2,\"ask\":\(price + 0.5),\"ask_size\":3}"
+                : "{\"instrument\":\"\(symbol)\",\"ts\":\(ts),\"id\":\"t\(step % 40)\",\"price\":\(price),\"size\":1,\"side\":\"sell\"}"
+            let origin = Origin(topic: names.name(of: kind), partition: 0, offset: offsets[kind]!)
+            offsets[kind]! += 1
+            let fallback = stage.fallbackTs(partition: 0, kind: kind)
+            let pending = Array(json.utf8).withUnsafeBytes { value in
+                switch source {
+                case .none:
+                    PendingInput.decode(kind: kind, origin: origin, key: nil, value: value, fallbackTs: fallback)
+                case .stage:
+                    PendingInput.decode(kind: kind, origin: origin, key: nil, value: value, fallbackTs: fallback,
+                                        symbols: &stage.symbols)
+                case .foreign:
+                    PendingInput.decode(kind: kind, origin: origin, key: nil, value: value, fallbackTs: fallback,
+                                        symbols: &foreign)
+                }
+            }
+            stage.enqueue(pending, partition: 0)
+            stage.drain(canSkip: { _, _ in true }, emit: { out.append($0) })
+        }
+        stage.closeAll(emit: { out.append($0) })
+        return out
+    }
+
+    @Test("an input finds its instrument's state by its symbol's number, and a number from another table misleads nothing")
+    func stateLookUpByNumber() throws {
+        let plain = outputs(decodedThrough: .none)
+        // Every instrument has metrics, and duplicates reached the DLQ: the feed exercises states and rejections.
+        let metrics = plain.filter { $0.topic == .liquidityMetrics }.compactMap { $0.key.map { String(decoding: $0, as: UTF8.self) } }
+        #expect(Set(metrics) == ["A", "BTC-26DEC25-68000-C", "BTC-PERP", "C", "E"])
+        #expect(plain.contains { $0.topic == .dlq })
+        for source in [SymbolSource.stage, .foreign] {
+            let other = outputs(decodedThrough: source)
+            #expect(other.count == plain.count, "\(source)")
+            for (a, b) in zip(plain, other) where a != b {
+                Issue.record("\(source): \(String(decoding: a.value, as: UTF8.self)) vs \(String(decoding: b.value, as: UTF8.self))")
+                break
+            }
+        }
+    }
 }

@@ -12,6 +12,7 @@ struct SymbolTableTests {
         var table = SymbolTable()
         let alphabet = Array("ABC-0123456789PERPCK".utf8)
         var pool: [[UInt8]] = []
+        var numbers: [[UInt8]: Int16] = [:]
         for _ in 0..<20_000 {
             let bytes: [UInt8]
             if !pool.isEmpty, r.below(3) != 0 {
@@ -22,10 +23,14 @@ struct SymbolTableTests {
                 bytes = Array("BTC-26".utf8) + middle + Array("-C".utf8)
                 pool.append(Array(bytes.prefix(r.below(3) == 0 ? r.below(bytes.count + 1) : bytes.count)))
             }
-            let symbol = bytes.withUnsafeBufferPointer { table.symbol($0) }
+            let (symbol, number) = bytes.withUnsafeBufferPointer { table.symbol($0) }
             #expect(symbol == String(decoding: bytes, as: UTF8.self))
+            // Numbered in order of first sight, the same every time after; none past the capacity.
+            let expected = numbers[bytes] ?? (numbers.count < SymbolTable.capacity ? Int16(numbers.count) : -1)
+            #expect(number == expected)
+            if number >= 0 { numbers[bytes] = number }
         }
-        #expect(table.count <= SymbolTable.capacity)
+        #expect(table.count <= SymbolTable.capacity && table.count == numbers.count)
     }
 
     /// Past its capacity the table keeps no more symbols, and still returns each one's string.
@@ -33,12 +38,15 @@ struct SymbolTableTests {
         var table = SymbolTable()
         for k in 0..<(SymbolTable.capacity + 500) {
             let bytes = Array("SYM-\(k)".utf8)
-            let symbol = bytes.withUnsafeBufferPointer { table.symbol($0) }
+            let (symbol, number) = bytes.withUnsafeBufferPointer { table.symbol($0) }
             #expect(symbol == "SYM-\(k)")
+            #expect(number == (k < SymbolTable.capacity ? Int16(k) : -1), "an unkept symbol has no number")
         }
-        #expect(table.count == SymbolTable.capacity)
+        #expect(table.count == SymbolTable.capacity && SymbolTable.capacity <= Int(Int16.max))
         let again = Array("SYM-7".utf8).withUnsafeBufferPointer { table.symbol($0) }
-        #expect(again == "SYM-7")
+        #expect(again == ("SYM-7", 7))
+        let past = Array("SYM-\(SymbolTable.capacity + 3)".utf8).withUnsafeBufferPointer { table.symbol($0) }
+        #expect(past.number == -1)
     }
 
     /// Decoding through a table gives what decoding without one gives, for quotes and trades alike.
