@@ -79,8 +79,8 @@ struct FIFOTests {
     }
 
     /// A pending input moves several times between its decode and its state: at 128 bytes or less the compiled
-    /// code moves it with register copies, past that with a call to `memcpy` each time (a third of a microsecond
-    /// per input in all). The field orders of `Quote`, `Trade` and `PendingInput` keep it there.
+    /// code moves it with register copies, past that with a call to `memcpy` each time (≈ 440 instructions per
+    /// benchmark event at 208 bytes). The field orders of `Quote`, `Trade` and `PendingInput` keep it there.
     @Test func pendingInputFitsInline() {
         #expect(MemoryLayout<Quote>.size <= 112 && MemoryLayout<Trade>.size <= 112)
         #expect(MemoryLayout<PendingInput>.size <= 128, "\(MemoryLayout<PendingInput>.size) bytes")
