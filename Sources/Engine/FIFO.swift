@@ -1,8 +1,8 @@
 /// A first-in first-out buffer: a ring of elements that move in and out without copies.
 ///
-/// An input waits in a task's buffer between its decode and its merge; a `PendingInput` is some 200 bytes, and an
-/// array of optionals copied it three times on its way out (out of the slot, `nil` in, out of the optional). Here an
-/// element is moved in once and moved out once, and the first one is read in place.
+/// An input waits in a task's buffer between its decode and its merge; an array of optionals copied it three times
+/// on its way out (out of the slot, `nil` in, out of the optional). Here an element is moved in once and moved out
+/// once, and the first and last are read in place.
 ///
 /// A value type: copies share the storage until one of them changes (copy on write).
 struct FIFO<Element> {
@@ -36,7 +36,8 @@ struct FIFO<Element> {
         didAppend()
     }
 
-    /// Appends the element `make` returns, made in its slot.
+    /// Appends the element `make` returns: one move into its slot (none where the optimizer has `make` return
+    /// into the slot itself).
     @inline(__always) mutating func append(_ make: () -> Element) {
         nextSlot().initialize(to: make())
         didAppend()

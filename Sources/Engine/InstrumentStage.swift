@@ -123,7 +123,7 @@ public struct InstrumentStage: Sendable {
 
     /// Decodes one `quotes` or `trades` value straight into the buffer of `partition`'s task, as
     /// ``PendingInput/decode(kind:origin:key:value:fallbackTs:symbols:)`` does (a failure is buffered as rejected,
-    /// with its reason), its instrument read through ``symbols``; the input is built in place, not moved there.
+    /// with its reason), its instrument read through ``symbols``; the input moves once, into its slot.
     /// - Parameter key: the message's key, kept for the DLQ should the value be rejected.
     public mutating func enqueue(
         _ kind: InputKind, partition: Int32, origin: Origin, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?

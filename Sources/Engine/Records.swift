@@ -160,7 +160,8 @@ public struct OutputRecord: Sendable, Equatable {
         self.origin = origin
     }
 
-    /// The mark, as a value, of a `backstop-marks` record that carries one. Setting nil takes it off.
+    /// The mark, as a value, of a `backstop-marks` record that carries one. A record carries a mark or a fill, not
+    /// both: setting one replaces the other; setting nil takes it off.
     public var mark: MarkRecord? {
         get { if case .mark(let mark) = attached { mark } else { nil } }
         set {
@@ -168,7 +169,8 @@ public struct OutputRecord: Sendable, Equatable {
         }
     }
 
-    /// The fill, as a value, of a `backstop-fills` record that carries one. Setting nil takes it off.
+    /// The fill, as a value, of a `backstop-fills` record that carries one (or a mark: see ``mark``). Setting nil
+    /// takes it off.
     public var fill: FillRecord? {
         get { if case .fill(let fill) = attached { fill } else { nil } }
         set {

@@ -14,7 +14,7 @@ extension Quote {
     /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Quote? {
         // Levels' text is kept as 32-bit offsets (``Quote/levelsText``).
-        guard let base = bytes.baseAddress, bytes.count > 0, bytes.count <= Int(UInt32.max) else { return nil }
+        guard let base = bytes.baseAddress, bytes.count > 0, UInt32(exactly: bytes.count) != nil else { return nil }
         var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
         var instrument: String?, instrumentNumber: Int16 = -1
         var ts: Int64 = 0

@@ -94,6 +94,7 @@ public struct Quote: Sendable, Equatable {
         self.iv = iv
         self.received = received
         self.levelsText = levelsText
+        precondition(self.levelsText != nil, "levels kept as text need their text's bounds")
     }
 
     private mutating func setLevels(bids: [BookLevel], asks: [BookLevel]) {

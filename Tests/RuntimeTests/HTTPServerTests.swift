@@ -93,6 +93,32 @@ struct HTTPServerTests {
         }
     }
 
+    @Test("stop() returns while a client holds a connection open without sending a request",
+          .timeLimit(.minutes(1)))
+    func stopWithIdleClient() throws {
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let server = HTTPServer(registry: MetricsRegistry(), logger: quiet)
+        try server.start(host: "127.0.0.1", port: 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(server.port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        #expect(connected == 0)
+        usleep(100_000)  // the server takes the connection and waits for a request
+        server.stop()
+        server.stop()  // a second stop does nothing
+        // The port is free again: a new server can bind it.
+        let next = HTTPServer(registry: MetricsRegistry(), logger: quiet)
+        try next.start(host: "127.0.0.1", port: server.port)
+        next.stop()
+    }
+
     @Test("a port in use fails at start, naming http.port")
     func portInUse() throws {
         let first = HTTPServer(registry: MetricsRegistry(), logger: Logger(label: "test"))

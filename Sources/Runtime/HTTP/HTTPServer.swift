@@ -8,10 +8,14 @@ import Glibc
 /// A small HTTP/1.1 server for `/metrics`, `/health/live` and `/health/ready`, on its own thread.
 ///
 /// Scrapes and probes are rare and tiny: one blocking thread answers one request per connection, then closes it.
+/// Linux only: ``stop()`` wakes the thread by shutting the listening socket down, which Linux turns into a failed
+/// `accept`.
 public final class HTTPServer: @unchecked Sendable {
     private let registry: MetricsRegistry
     private let logger: Logger
+    /// The listening socket (-1 when not started or stopped), under `lock`.
     private var listener: Int32 = -1
+    private let lock = NSLock()
     /// Signalled by the accept thread once it has closed the listening socket and ended.
     private let finished = DispatchSemaphore(value: 0)
     /// The port bound (useful with port 0).
@@ -43,11 +47,10 @@ public final class HTTPServer: @unchecked Sendable {
             close(fd)
             throw ConfigError("http.port", "cannot listen on \(host):\(port): \(String(cString: strerror(errno)))")
         }
-        listener = fd
+        lock.withLock { listener = fd }
         self.port = Int(UInt16(bigEndian: addr.sin_port))
         let thread = Thread { [self] in
             acceptLoop(fd)
-            close(fd)
             finished.signal()
         }
         thread.name = "backstop-http"
@@ -55,27 +58,40 @@ public final class HTTPServer: @unchecked Sendable {
         logger.info("http listening", metadata: ["address": "\(host):\(self.port)"])
     }
 
-    /// Stops accepting and waits for the accept thread to end (after the request it may be answering).
+    /// Stops accepting, waits for the accept thread to end (after the request it may be answering, at most a few
+    /// seconds: reads and writes to a client time out), then closes the listening socket.
     ///
-    /// Only the accept thread closes the listening socket: were `stop` to close it, a thread not yet in
-    /// `accept` could later accept on whatever socket reused the descriptor's number. `shutdown` makes
-    /// every `accept` on it, present or next, fail.
+    /// The socket is closed only once the thread has ended: closed earlier, its number could go to another
+    /// socket, on which a thread not yet in `accept` would then accept. `shutdown` makes every `accept` on it,
+    /// present or next, fail with `EINVAL`, which ends the thread.
     public func stop() {
-        guard listener >= 0 else { return }
-        shutdown(listener, Int32(SHUT_RDWR))
-        listener = -1
+        let fd = lock.withLock {
+            let fd = listener
+            listener = -1
+            return fd
+        }
+        guard fd >= 0 else { return }
+        shutdown(fd, Int32(SHUT_RDWR))
         finished.wait()
+        close(fd)
     }
 
+    /// Answers connections until the socket is shut down (`EINVAL`); a failed `accept` for any other reason (a
+    /// connection reset before it was taken, descriptors or memory short for a moment) is retried.
     private func acceptLoop(_ fd: Int32) {
         while true {
             let client = accept(fd, nil, nil)
             if client < 0 {
-                if errno == EINTR { continue }
-                return
+                switch errno {
+                case EINVAL, EBADF, ENOTSOCK: return
+                case EMFILE, ENFILE, ENOBUFS, ENOMEM: usleep(50_000)
+                default: break
+                }
+                continue
             }
             var timeout = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
             answer(client)
             close(client)
         }
