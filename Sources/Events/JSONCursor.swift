@@ -108,15 +108,15 @@ public struct JSONCursor {
 }
 
 extension JSONWriter {
-    /// The JSON `body` writes through a cursor into `room` bytes, an upper bound of what it writes.
+    /// The JSON `body` writes through a cursor into `room` bytes, an upper bound of what it writes: written into
+    /// scratch space, then copied into an array of its exact length (the room is often twice the record: kept, it
+    /// would go through the allocator's path for large chunks and be held while the record waits to be sent).
     public static func record(room: Int, _ body: (inout JSONCursor) -> Void) -> [UInt8] {
-        var storage = zeroed(room)
-        let length = storage.withUnsafeMutableBufferPointer { buffer in
-            var cursor = JSONCursor(buffer.baseAddress!, count: buffer.count)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: room) { scratch in
+            let base = scratch.baseAddress!
+            var cursor = JSONCursor(base, count: room)
             body(&cursor)
-            return cursor.p - buffer.baseAddress!
+            return Array(UnsafeBufferPointer(start: base, count: cursor.p - base))
         }
-        storage.removeLast(storage.count - length)
-        return storage
     }
 }
