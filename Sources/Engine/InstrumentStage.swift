@@ -346,8 +346,10 @@ struct InstrumentTask: Sendable {
             states[index].apply(quote: quote, origin: origin, context: context, emit: emit)
         case .trade(let trade):
             let found = state(of: trade.instrument, number: trade.instrumentNumber)
+            // An instrument without a state yet gets the next index (``stateIndex``), which numbers it for
+            // de-duplication too.
             if let error = admit(ts: trade.ts, symbol: trade.instrument, state: found, context: context)
-                ?? deduplicate(trade, context: context) {
+                ?? deduplicate(trade, instrument: found ?? states.count, context: context) {
                 return reject(trade.received, symbol: trade.instrument, origin: origin, error: error, emit: emit)
             }
             eventTime = max(eventTime, trade.ts)
@@ -382,12 +384,13 @@ struct InstrumentTask: Sendable {
     }
 
     /// A trade whose (instrument, id) was merged within `dedup_window` is a duplicate. Remembers the trade.
-    private mutating func deduplicate(_ trade: Trade, context: TaskContext) -> DecodeError? {
+    /// `instrument`: the index of the instrument's state.
+    private mutating func deduplicate(_ trade: Trade, instrument: Int, context: TaskContext) -> DecodeError? {
         let window = context.configuration.dedupWindowMicros
         while let oldest = recentTrades.oldestTs, oldest < max(eventTime, trade.ts) - window {
             recentTrades.removeOldest()
         }
-        if let seen = recentTrades.admit(instrument: trade.instrument, id: trade.id, ts: trade.ts, window: window) {
+        if let seen = recentTrades.admit(instrument: instrument, id: trade.id, ts: trade.ts, window: window) {
             return DecodeError(.duplicate, "trade '\(trade.id)' of \(trade.instrument) was already merged at ts \(seen)")
         }
         return nil

@@ -4,7 +4,7 @@ import Events
 /// the `ts` of its latest merge, forgotten in merge order once older than the window.
 ///
 /// Kept compact, since a busy task remembers a minute of trades: the entries sit in one ring, in merge order
-/// (instrument as a small interned number, id, ts), and an open-addressing index (linear probing, at most half
+/// (instrument as the task's number for it, id, ts), and an open-addressing index (linear probing, at most half
 /// full) maps a key to the ring position of its latest entry. Per remembered trade that is 32 bytes of ring and at
 /// most 16 bytes of index, where a dictionary plus an order queue of `String` pairs took several times that.
 ///
@@ -26,8 +26,6 @@ struct RecentTrades: Sendable {
     /// Mixed into every key's hash: chosen per memory, so that no input can be crafted to collide in its index.
     private let seed = UInt64.random(in: .min ... .max)
 
-    /// Instrument symbols seen, numbered in order of first sight (a task has few).
-    private var symbols = SymbolNumbers()
     /// Entries in merge order: `count` of them from `head`, wrapping; capacity is a power of two (or zero).
     private var ring: [Entry?] = []
     private var head = 0
@@ -57,9 +55,11 @@ struct RecentTrades: Sendable {
         }
     }
 
-    /// The `ts` of the latest remembered merge of (instrument, id), if any.
-    func lastTs(instrument: String, id: String) -> Int64? {
-        guard count > 0, let number = symbols.number(of: instrument).map(UInt32.init) else { return nil }
+    /// The `ts` of the latest remembered merge of (instrument, id), if any; `instrument` is the task's number for
+    /// the instrument (its state's index), the same for all of its trades.
+    func lastTs(instrument: Int, id: String) -> Int64? {
+        guard count > 0 else { return nil }
+        let number = UInt32(truncatingIfNeeded: instrument)
         let slot = find(instrument: number, id: id, hash: keyHash(instrument: number, id: id))
         return index[slot] >= 0 ? ring[Int(index[slot])]!.ts : nil
     }
@@ -68,10 +68,10 @@ struct RecentTrades: Sendable {
     /// before it: one hash of the key and one probe both look it up and, when admitted, make this merge the key's
     /// latest (its newest entry).
     /// - Returns: the `ts` of the merge that makes this one a duplicate; nil when this one was remembered.
-    mutating func admit(instrument: String, id: String, ts: Int64, window: Int64) -> Int64? {
+    mutating func admit(instrument: Int, id: String, ts: Int64, window: Int64) -> Int64? {
         // Room first, so that the slot found stays the one to fill.
         if count == ring.count { grow() }
-        let number = UInt32(symbols.insert(instrument))
+        let number = UInt32(truncatingIfNeeded: instrument)
         let hash = keyHash(instrument: number, id: id)
         let slot = find(instrument: number, id: id, hash: hash)
         if index[slot] >= 0, case let seen = ring[Int(index[slot])]!.ts, ts - seen <= window { return seen }
@@ -94,21 +94,13 @@ struct RecentTrades: Sendable {
         return slot
     }
 
-    /// A hash of the key: the id's UTF-8 bytes (FNV-1a) and the instrument's number, seeded and mixed (MurmurHash3's
-    /// finalizer) so that every bit of it depends on every input bit. Cheaper than `Hasher` for short ids; which
-    /// trades are duplicates does not depend on it.
+    /// A hash of the key: the id's UTF-8 bytes eight at a time (``SymbolTable/hash(_:seed:)``, whose every bit
+    /// depends on every input bit), the instrument's number mixed into the seed. Cheaper than `Hasher` for short
+    /// ids; which trades are duplicates does not depend on it.
     private func keyHash(instrument: UInt32, id: String) -> UInt32 {
-        var h = seed ^ 0xCBF2_9CE4_8422_2325 ^ UInt64(instrument)
         var text = id
-        text.withUTF8 { bytes in
-            for byte in bytes { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        }
-        h ^= h >> 33
-        h &*= 0xFF51_AFD7_ED55_8CCD
-        h ^= h >> 33
-        h &*= 0xC4CE_B9FE_1A85_EC53
-        h ^= h >> 33
-        return UInt32(truncatingIfNeeded: h)
+        let seed = seed ^ UInt64(instrument) &* 0xC2B2_AE3D_27D4_EB4F
+        return UInt32(truncatingIfNeeded: text.withUTF8 { SymbolTable.hash($0, seed: seed) })
     }
 
     /// Empties a slot, moving later entries of its probe run back so every key stays reachable from its bucket.

@@ -79,7 +79,7 @@ public struct SymbolTable: Sendable {
 
     /// The bytes eight at a time (the last eight overlapping the word before), each word folded in by a multiply
     /// (from the seed), then MurmurHash3's finalizer, so that every bit depends on every byte.
-    @inline(__always) static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
+    @inline(__always) public static func hash(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64) -> UInt64 {
         var h = seed ^ UInt64(truncatingIfNeeded: bytes.count) &* 0x9E37_79B9_7F4A_7C15
         let n = bytes.count
         if let base = bytes.baseAddress, n >= 8 {

@@ -65,9 +65,11 @@ struct RecentTradesTests {
                 recent.removeOldest()
             }
             #expect(recent.oldestTs == model.oldestTs, "step \(step)")
-            #expect(recent.lastTs(instrument: key.instrument, id: key.id) == model.latest[key], "step \(step)")
+            // The task numbers instruments by their states' indices.
+            let number = instruments.firstIndex(of: key.instrument)!
+            #expect(recent.lastTs(instrument: number, id: key.id) == model.latest[key], "step \(step)")
             // The task's single call: the duplicate's earlier merge, or nil having remembered this one.
-            let duplicateOf = recent.admit(instrument: key.instrument, id: key.id, ts: ts, window: window)
+            let duplicateOf = recent.admit(instrument: number, id: key.id, ts: ts, window: window)
             if let seen = model.latest[key], ts - seen <= window {
                 #expect(duplicateOf == seen, "step \(step)")
                 duplicates += 1
@@ -80,22 +82,24 @@ struct RecentTradesTests {
         #expect(recent.count == model.order.count - model.head)
         #expect(duplicates > 0, "the run exercised duplicates")
         // Every remembered key answers as the model does.
-        for (key, ts) in model.latest { #expect(recent.lastTs(instrument: key.instrument, id: key.id) == ts) }
+        for (key, ts) in model.latest {
+            #expect(recent.lastTs(instrument: instruments.firstIndex(of: key.instrument)!, id: key.id) == ts)
+        }
     }
 
     @Test("an empty memory knows nothing, and forgets down to empty")
     func emptying() {
         var recent = RecentTrades()
         #expect(recent.oldestTs == nil)
-        #expect(recent.lastTs(instrument: "X", id: "a") == nil)
-        for i in 0..<100 { #expect(recent.admit(instrument: "X", id: "t\(i)", ts: Int64(i), window: 1_000) == nil) }
-        #expect(recent.lastTs(instrument: "X", id: "t42") == 42)
-        #expect(recent.lastTs(instrument: "Y", id: "t42") == nil)
+        #expect(recent.lastTs(instrument: 0, id: "a") == nil)
+        for i in 0..<100 { #expect(recent.admit(instrument: 0, id: "t\(i)", ts: Int64(i), window: 1_000) == nil) }
+        #expect(recent.lastTs(instrument: 0, id: "t42") == 42)
+        #expect(recent.lastTs(instrument: 1, id: "t42") == nil)
         for _ in 0..<100 { recent.removeOldest() }
         #expect(recent.count == 0)
         #expect(recent.oldestTs == nil)
-        #expect(recent.lastTs(instrument: "X", id: "t42") == nil)
-        #expect(recent.admit(instrument: "X", id: "t42", ts: 7, window: 1_000) == nil)
-        #expect(recent.lastTs(instrument: "X", id: "t42") == 7)
+        #expect(recent.lastTs(instrument: 0, id: "t42") == nil)
+        #expect(recent.admit(instrument: 0, id: "t42", ts: 7, window: 1_000) == nil)
+        #expect(recent.lastTs(instrument: 0, id: "t42") == 7)
     }
 }
