@@ -28,7 +28,7 @@ struct FIFO<Element> {
     func peekLast<R>(_ read: (borrowing Element) -> R) -> R? {
         guard let storage, storage.h.pointee.count > 0 else { return nil }
         let header = storage.h.pointee
-        return read((storage.elements + ((header.head &+ header.count &- 1) & (header.capacity &- 1))).pointee)
+        return read((storage.elements + header.position(header.count &- 1)).pointee)
     }
 
     mutating func append(_ element: consuming Element) {
@@ -48,7 +48,7 @@ struct FIFO<Element> {
         makeUnique(minimumCapacity: count + 1)
         let storage = storage.unsafelyUnwrapped
         let header = storage.h.pointee
-        return storage.elements + ((header.head &+ header.count) & (header.capacity &- 1))
+        return storage.elements + header.position(header.count)
     }
 
     /// Counts the element just initialized in ``nextSlot()``.
@@ -66,7 +66,7 @@ struct FIFO<Element> {
         let storage = storage.unsafelyUnwrapped
         let header = storage.h.pointee
         let element = (storage.elements + header.head).move()
-        storage.h.pointee.head = (header.head &+ 1) & (header.capacity &- 1)
+        storage.h.pointee.head = header.position(1)
         storage.h.pointee.count = header.count &- 1
         if header.count == 1 {
             storage.h.pointee.head = 0
@@ -99,7 +99,7 @@ struct FIFO<Element> {
             withExtendedLifetime(old) {
                 let oldHeader = old.h.pointee
                 for k in 0..<held {
-                    let source = old.elements + ((oldHeader.head &+ k) & (oldHeader.capacity &- 1))
+                    let source = old.elements + oldHeader.position(k)
                     if unique {
                         (new.elements + k).initialize(to: source.move())
                     } else {
@@ -123,6 +123,9 @@ struct FIFO<Element> {
         /// A power of two.
         let capacity: Int
         init(capacity: Int) { self.capacity = capacity }
+
+        /// Where in the ring the element `k` places after the first is (wrapping).
+        @inline(__always) func position(_ k: Int) -> Int { (head &+ k) & (capacity &- 1) }
     }
 
     /// The header and elements are reached through their addresses, stable while the storage lives (a buffer holds
@@ -134,7 +137,7 @@ struct FIFO<Element> {
 
         deinit {
             let header = h.pointee
-            for k in 0..<header.count { (elements + ((header.head &+ k) & (header.capacity &- 1))).deinitialize(count: 1) }
+            for k in 0..<header.count { (elements + header.position(k)).deinitialize(count: 1) }
         }
     }
 }

@@ -83,13 +83,13 @@ public struct Backtest {
                     var instrument = JSONReader.stringField("instrument", in: line)
                     let partition = instrument.map { Murmur2.partition(of: $0.utf8, partitions: partitions) } ?? 0
                     let origin = Origin(topic: names.name(of: kind), partition: partition, offset: reader.lineNumber)
+                    func enqueue(key: UnsafeRawBufferPointer?) {
+                        stage.enqueue(kind, partition: partition, origin: origin, key: key, value: line)
+                    }
                     if instrument == nil {
-                        stage.enqueue(kind, partition: partition, origin: origin, key: nil, value: line)
+                        enqueue(key: nil)
                     } else {
-                        instrument!.withUTF8 { key in
-                            stage.enqueue(kind, partition: partition, origin: origin, key: UnsafeRawBufferPointer(key),
-                                          value: line)
-                        }
+                        instrument!.withUTF8 { enqueue(key: UnsafeRawBufferPointer($0)) }
                     }
                 }) {
                     read += 1
