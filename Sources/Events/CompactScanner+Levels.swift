@@ -68,8 +68,13 @@ extension CompactScanner {
         var best: BookLevel?
         // Prices compared as their digits (``Decimal/scaled``), without a division for each.
         var previous: UInt64 = 0
+        // In the fast path below, prices compared as text (``orderKey(_:whole:fraction:)``); `keyed` while the
+        // last price read is there, not in `previous`. The fast path, once left, is not taken again (it needs 40
+        // bytes ahead, and the position only grows).
+        var previousKey: UInt128 = 0
+        var keyed = false
         while true {
-            if !spaced, i &+ 40 <= n {
+            if !spaced, i &+ 40 <= readable {
                 // A level with room for its longest form ahead (`[` 15 `,` 15 `]` and the words read past them):
                 // each number's runs of digits found in a 16-byte mask of its digits, not a scan of each word.
                 guard p[i] == UInt8(ascii: "[") else { return nil }
@@ -78,16 +83,17 @@ extension CompactScanner {
                 guard let (wholeDigits, fractionDigits) = Self.runs(priceMasks, at: p + priceStart) else { return nil }
                 let priceEnd = priceStart &+ wholeDigits &+ (fractionDigits > 0 ? 1 &+ fractionDigits : 0)
                 guard p[priceEnd] == UInt8(ascii: ",") else { return nil }
-                let priceMantissa = Self.value(Self.load(p + priceStart), digits: wholeDigits)
-                    &* integerPowers[fractionDigits]
-                    &+ Self.value(Self.load(p + (priceStart &+ wholeDigits &+ 1)), digits: fractionDigits)
-                let scaled = priceMantissa &* integerPowers[7 &- fractionDigits]
+                let key = Self.orderKey(p + priceStart, whole: wholeDigits, fraction: fractionDigits)
                 let sizeStart = priceEnd &+ 1
                 let sizeMasks = backstop_digit_masks16(p + sizeStart)
                 guard let (sizeWhole, sizeFraction) = Self.runs(sizeMasks, at: p + sizeStart) else { return nil }
                 let sizeEnd = sizeStart &+ sizeWhole &+ (sizeFraction > 0 ? 1 &+ sizeFraction : 0)
-                guard p[sizeEnd] == UInt8(ascii: "]"), scaled > 0 else { return nil }
+                // A price is positive when one of its digits is not '0': its key is not that of zero.
+                guard p[sizeEnd] == UInt8(ascii: "]"), key != Self.zeroKey else { return nil }
                 if best == nil {
+                    let priceMantissa = Self.value(Self.load(p + priceStart), digits: wholeDigits)
+                        &* integerPowers[fractionDigits]
+                        &+ Self.value(Self.load(p + (priceStart &+ wholeDigits &+ 1)), digits: fractionDigits)
                     let sizeMantissa = Self.value(Self.load(p + sizeStart), digits: sizeWhole)
                         &* integerPowers[sizeFraction]
                         &+ Self.value(Self.load(p + (sizeStart &+ sizeWhole &+ 1)), digits: sizeFraction)
@@ -100,9 +106,10 @@ extension CompactScanner {
                     let positions = (UInt32(1) &<< UInt32(sizeWhole)) &- 1
                         | ((UInt32(1) &<< UInt32(sizeFraction)) &- 1) &<< UInt32(sizeWhole &+ 1)
                     guard (sizeMasks &>> 16) & positions != 0 else { return nil }
-                    if descending ? scaled >= previous : scaled <= previous { return nil }
+                    if descending ? key >= previousKey : key <= previousKey { return nil }
                 }
-                previous = scaled
+                previousKey = key
+                keyed = true
                 i = sizeEnd &+ 1
                 if p[i] == UInt8(ascii: ",") {
                     i &+= 1
@@ -120,6 +127,10 @@ extension CompactScanner {
             guard take(UInt8(ascii: ",")) else { return nil }
             if spaced { skipSpaces() }
             let scaled = price.scaled
+            if keyed {
+                previous = Self.scaled(key: previousKey)
+                keyed = false
+            }
             guard let size = decimal(), !size.negative, size.mantissa > 0 else { return nil }
             if best == nil {
                 best = BookLevel(price: price.value, size: size.value)
@@ -136,6 +147,33 @@ extension CompactScanner {
             return best
         }
     }
+
+    /// A key that orders plain decimals (`d{1,7}(.d{1,7})?`, without a sign) as their values: the `whole` digits at
+    /// `p` right-aligned in the high word, the `fraction` digits after the point left-aligned in the low word, both
+    /// padded with '0' (so `07.50` and `7.5` have one key). Digit strings of one width compare as their numbers.
+    /// Reads the eight bytes at `p` and the eight after the whole digits and the point (whatever is there when
+    /// there is no fraction: none of it is kept).
+    @inline(__always) static func orderKey(_ p: UnsafePointer<UInt8>, whole: Int, fraction: Int) -> UInt128 {
+        let zeros: UInt64 = 0x3030_3030_3030_3030
+        // Big-endian: the first digit in the top byte. `whole` is 1…7, so both shifts are below 64.
+        let wholeWord = load(p).byteSwapped &>> UInt64(64 &- 8 &* whole) | zeros &<< UInt64(8 &* whole)
+        // The top `fraction` (0…7) bytes kept; `~0 >> 0` keeps none.
+        let kept = ~(~UInt64(0) &>> UInt64(8 &* fraction))
+        let fractionWord = load(p + (whole &+ 1)).byteSwapped & kept | zeros & ~kept
+        return UInt128(wholeWord) &<< 64 | UInt128(fractionWord)
+    }
+
+    /// The number an ``orderKey(_:whole:fraction:)`` stands for, in units of 10^-7 (``Decimal/scaled``).
+    static func scaled(key: UInt128) -> UInt64 {
+        // Each word's digits first-in-the-low-byte, as ``value(_:digits:)`` reads them: the whole word's eight
+        // (leading '0's add nothing), the fraction word's top seven.
+        let whole = value(UInt64(truncatingIfNeeded: key &>> 64).byteSwapped, digits: 8)
+        let fraction = value(UInt64(truncatingIfNeeded: key).byteSwapped, digits: 7)
+        return whole &* 10_000_000 &+ fraction
+    }
+
+    /// ``orderKey(_:whole:fraction:)`` of zero.
+    @inline(__always) static var zeroKey: UInt128 { 0x3030_3030_3030_3030_3030_3030_3030_3030 }
 
     /// The digits before and after the point of a number of ``number()``'s form (without a sign) at `p`, from
     /// ``backstop_digit_masks16(_:)`` of its 16 bytes: nil when it is not of that form (no digit first, more than

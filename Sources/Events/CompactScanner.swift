@@ -2,8 +2,30 @@
 /// outside the compact form (the position is then meaningless).
 struct CompactScanner {
     let p: UnsafePointer<UInt8>
+    /// The bytes' count: nothing at or past it is read as part of the text.
     let n: Int
+    /// How far the memory at `p` may be read: `n`, or past it when the bytes are followed by zeros
+    /// (``CompactScanner/padding``). Readers that load words or vectors ahead do so up to here; a zero is none of
+    /// the bytes any reader accepts, so the answer is the same as with `n` alone.
+    let readable: Int
     var i = 0
+
+    init(p: UnsafePointer<UInt8>, n: Int) {
+        self.p = p
+        self.n = n
+        self.readable = n
+    }
+
+    /// Bytes followed by `padding` zero bytes that may be read too.
+    init(p: UnsafePointer<UInt8>, n: Int, padding: Int) {
+        self.p = p
+        self.n = n
+        self.readable = n &+ padding
+    }
+
+    /// The zero bytes after a copy of the input (``withPaddedCopy(of:_:)``): room for the longest look-ahead of
+    /// any reader (a book level's 40 bytes).
+    static let padding = 48
 
     @inline(__always) mutating func skipWhitespace() {
         while i < n {
@@ -48,7 +70,7 @@ struct CompactScanner {
     /// Whether the next `length` (at most 16) bytes are the text whose little-endian words are `first` and `rest`
     /// (zero above the text); if so, moves past them. False too within 16 bytes of the end.
     @inline(__always) mutating func takeText(_ first: UInt64, _ rest: UInt64, _ length: Int) -> Bool {
-        guard i &+ 16 <= n else { return false }
+        guard i &+ 16 <= readable else { return false }
         let head = Self.load(p + i), tail = Self.load(p + (i &+ 8))
         guard head & Self.lowBytes(length) == first, tail & Self.lowBytes(length &- 8) == rest else { return false }
         i &+= length
@@ -91,7 +113,7 @@ struct CompactScanner {
         let start = i
         // Eight bytes at a time to the first that is not printable ASCII other than `"` and `\`: the closing
         // quote, or a byte that sends the string the long way.
-        while i &+ 8 <= n {
+        while i &+ 8 <= readable {
             let w = Self.load(p + i)
             let stop = Self.stringStops(w)
             guard stop == 0 else {
@@ -131,7 +153,7 @@ struct CompactScanner {
         if negative { i += 1 }
         let start = i
         // Up to 24 digits' room: eight at a time (event times have 16), to the first byte that is not a digit.
-        if start &+ 25 <= n {
+        if start &+ 25 <= readable {
             let w0 = Self.load(p + start)
             let d0 = Self.leadingDigits(w0)
             var value = Self.value(w0, digits: d0)
@@ -197,7 +219,7 @@ struct CompactScanner {
         let negative = p[i] == UInt8(ascii: "-")
         let start = i &+ (negative ? 1 : 0)
         // Eight bytes at the integer part and eight after the byte that ends it, within the first 17 of the number.
-        guard start + 17 <= n else { return decimalNearEnd() }
+        guard start &+ 17 <= readable else { return decimalNearEnd() }
         let whole = Self.load(p + start)
         let wholeDigits = Self.leadingDigits(whole)
         let hasFraction = p[start &+ wholeDigits] == UInt8(ascii: ".")

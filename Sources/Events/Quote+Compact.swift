@@ -12,10 +12,28 @@ extension Quote {
     }
 
     /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
+    ///
+    /// Read from a copy on the stack followed by ``CompactScanner/padding`` zero bytes: the readers' word and
+    /// vector loads then need no slower path within a few dozen bytes of the end (where a quote's last levels are).
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Quote? {
         // Levels' text is kept as 32-bit offsets (``Quote/levelsText``).
-        guard let base = bytes.baseAddress, bytes.count > 0, UInt32(exactly: bytes.count) != nil else { return nil }
-        var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
+        guard let source = bytes.baseAddress, bytes.count > 0, UInt32(exactly: bytes.count) != nil else { return nil }
+        let count = bytes.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count &+ CompactScanner.padding) { buffer in
+            let base = buffer.baseAddress!
+            UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: count)
+            (base + count).initialize(repeating: 0, count: CompactScanner.padding)
+            return decodeCompact(padded: UnsafePointer(base), bytes, symbols: &symbols)
+        }
+    }
+
+    /// The quote of `bytes`, read from their copy at `p` (followed by ``CompactScanner/padding`` zero bytes).
+    @inline(__always)
+    private static func decodeCompact(
+        padded p: UnsafePointer<UInt8>, _ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable
+    ) -> Quote? {
+        let count = bytes.count
+        var s = CompactScanner(p: p, n: count, padding: CompactScanner.padding)
         var instrument: String?, instrumentNumber: Int16 = -1
         var ts: Int64 = 0
         var bid = 0.0, bidSize = 0.0, ask = 0.0, askSize = 0.0
@@ -82,9 +100,9 @@ extension Quote {
         }
         s.skipWhitespace()
         guard s.i == s.n, seen & CompactField.required == CompactField.required, let instrument else { return nil }
-        let received = Array(bytes)
         guard let bestBid, let bestAsk else {
             // A side without levels: the single best level stands for it, as in the general reader.
+            let received = Array(bytes)
             var quote = Quote(instrument: instrument, ts: ts, bid: bid, bidSize: bidSize, ask: ask, askSize: askSize,
                               bids: bestBid.map { _ in BookLevel.levels(in: received, bidsText) },
                               asks: bestAsk.map { _ in BookLevel.levels(in: received, asksText) }, iv: iv)
@@ -100,7 +118,7 @@ extension Quote {
         else { return nil }
         // The levels hold nothing but digits, '.', '-', ',', brackets and spaces: no control characters.
         return Quote(instrument: instrument, instrumentNumber: instrumentNumber, ts: ts, bid: bid, bidSize: bidSize,
-                     ask: ask, askSize: askSize, iv: iv, received: received, levelsText: (bidsText, asksText))
+                     ask: ask, askSize: askSize, iv: iv, received: Array(bytes), levelsText: (bidsText, asksText))
     }
 }
 
@@ -117,7 +135,7 @@ extension CompactScanner {
     @inline(__always) mutating func key() -> CompactField? {
         // The usual keys, each with its closing quote, compared a word at a time; any other text goes the long way
         // (with the same answer for these keys).
-        if i &+ 12 <= n, p[i] == UInt8(ascii: "\""), let (field, length) = Self.usualKey(p + (i &+ 1)) {
+        if i &+ 12 <= readable, p[i] == UInt8(ascii: "\""), let (field, length) = Self.usualKey(p + (i &+ 1)) {
             i &+= 1 &+ length
             return field
         }

@@ -228,6 +228,63 @@ struct QuoteCompactDecodeTests {
         #expect(taken > 10_000)
     }
 
+    @Test func orderKeysOrderPricesAsTheirValues() {
+        // Two plain decimals of up to seven digits each side, leading and trailing zeros included: their keys
+        // compare as their exact values (digits as integers in units of 10^-7, computed here from the text), and a
+        // key gives back that value.
+        var r = Random(state: 23)
+        func scaled(_ whole: String, _ fraction: String) -> UInt64 {
+            UInt64(whole)! * 10_000_000 + UInt64(fraction.padding(toLength: 7, withPad: "0", startingAt: 0))!
+        }
+        func key(_ whole: String, _ fraction: String) -> UInt128 {
+            // Eight bytes read past the number: what follows it in a level.
+            let bytes = Array((whole + (fraction.isEmpty ? "" : "." + fraction) + ",12345678]").utf8)
+            return bytes.withUnsafeBufferPointer {
+                CompactScanner.orderKey($0.baseAddress!, whole: whole.count, fraction: fraction.count)
+            }
+        }
+        for _ in 0..<100_000 {
+            let a = (r.digits(1 + r.below(7)), r.below(3) == 0 ? "" : r.digits(1 + r.below(7)))
+            // Half the time the same value written another way (a zero more before or after), else another.
+            var b = (r.digits(1 + r.below(7)), r.below(3) == 0 ? "" : r.digits(1 + r.below(7)))
+            if r.below(2) == 0 {
+                b = ((a.0.count < 7 && r.below(2) == 0 ? "0" : "") + a.0, a.1 + (a.1.count < 7 && r.below(2) == 0 ? "0" : ""))
+            }
+            let (ka, kb) = (key(a.0, a.1), key(b.0, b.1))
+            let (va, vb) = (scaled(a.0, a.1), scaled(b.0, b.1))
+            #expect((ka < kb) == (va < vb) && (ka == kb) == (va == vb), "\(a) \(b)")
+            #expect(CompactScanner.scaled(key: ka) == va, "\(a)")
+        }
+        #expect(key("0", "000") == CompactScanner.zeroKey && key("000", "") == CompactScanner.zeroKey)
+        #expect(key("0", "0000001") != CompactScanner.zeroKey && key("1", "") != CompactScanner.zeroKey)
+    }
+
+    @Test func pricesEqualInValueAreNotInOrderWhateverTheirText() {
+        // The same price twice, written differently (trailing or leading zeros), is not strictly ordered; the
+        // compact reader agrees with the general one with the levels far from the end and at the end.
+        let pairs = [("99.5", "99.50"), ("99.5", "099.5"), ("100", "100.0"), ("100", "0100"), ("7.25", "7.2500000"),
+                     ("99.5", "99.49"), ("99.5", "99.4999999"), ("100", "99.9999999"), ("100", "0099")]
+        for (first, second) in pairs {
+            for bidsLast in [false, true] {
+                let bids = "[[\(first),1],[\(second),2]]"
+                let asks = #""asks":[[1000,1],[1000.5,2]]"#
+                let head = #"{"instrument":"BTC-PERP","ts":1764000000000000,"bid":\#(first),"bid_size":1,"#
+                    + #""ask":1000,"ask_size":1,"#
+                let text = bidsLast ? head + asks + #","bids":\#(bids)}"# : head + #""bids":\#(bids),"# + asks + "}"
+                Array(text.utf8).withUnsafeBytes { buffer in
+                    let general = Result { () throws(DecodeError) in try Quote.decodeGeneral(buffer) }
+                    let compact = Quote.decodeCompact(buffer)
+                    switch general {
+                    case .success(let reference):
+                        #expect(compact.map { Self.same($0, reference) } == true, "\(text)")
+                    case .failure(let error):
+                        #expect(compact == nil && error.reason == .levelsOutOfOrder, "\(text)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func integersReadAsTheGeneralReaderReadsThem() {
         // Every length up to past the 18 digits the compact reader takes, at every distance from the end.
         var r = Random(state: 11)
