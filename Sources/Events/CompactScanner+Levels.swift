@@ -47,6 +47,14 @@ extension CompactScanner {
     /// `[[price, size], …]` as ``levels()`` reads it, validated instead of kept: positive prices and sizes, prices
     /// strictly falling (`descending`, bids) or rising (asks). - Returns: the first (best) level.
     mutating func validLevels(descending: Bool) -> BookLevel? {
+        descending ? validBids() : validAsks()
+    }
+
+    /// ``validLevels(descending:)`` of bids and of asks, each its own copy of the loop with its order fixed.
+    @inline(never) mutating func validBids() -> BookLevel? { validSide(descending: true) }
+    @inline(never) mutating func validAsks() -> BookLevel? { validSide(descending: false) }
+
+    @inline(__always) private mutating func validSide(descending: Bool) -> BookLevel? {
         // Through a local copy of the cursor, which the loop keeps in registers; its position is written back once.
         // First as written without spaces (the usual form), with no look for spaces between tokens; anything else —
         // spaces, or levels that are not valid — is read again from the start by the reader that skips spaces, so
@@ -62,63 +70,85 @@ extension CompactScanner {
         return best
     }
 
+    /// Where a level's numbers are, as ``maskedLevel(checkingPrice:checkingSize:)`` found them: each number's start
+    /// and its digits before and after the point, and the price's ``orderKey(_:whole:fraction:)``.
+    struct LevelDigits {
+        var key: UInt128
+        var priceStart: Int, priceWhole: Int, priceFraction: Int
+        var sizeStart: Int, sizeWhole: Int, sizeFraction: Int
+    }
+
+    /// The level `[price,size]` at the position, with 40 bytes readable ahead (`[` 15 `,` 15 `]` and the words
+    /// read past them): each number's runs of digits found in a 16-byte mask of its digits, not a scan of each
+    /// word. Checks that the price is positive when `checkingPrice`, and the size when `checkingSize`; moves past
+    /// the level.
+    @inline(__always) private mutating func maskedLevel(checkingPrice: Bool, checkingSize: Bool) -> LevelDigits? {
+        guard p[i] == UInt8(ascii: "[") else { return nil }
+        let priceStart = i &+ 1
+        let priceMasks = backstop_digit_masks16(p + priceStart)
+        guard let (priceWhole, priceFraction) = Self.runs(priceMasks, at: p + priceStart) else { return nil }
+        let priceEnd = priceStart &+ priceWhole &+ (priceFraction > 0 ? 1 &+ priceFraction : 0)
+        guard p[priceEnd] == UInt8(ascii: ",") else { return nil }
+        let key = Self.orderKey(p + priceStart, whole: priceWhole, fraction: priceFraction)
+        let sizeStart = priceEnd &+ 1
+        let sizeMasks = backstop_digit_masks16(p + sizeStart)
+        guard let (sizeWhole, sizeFraction) = Self.runs(sizeMasks, at: p + sizeStart) else { return nil }
+        let sizeEnd = sizeStart &+ sizeWhole &+ (sizeFraction > 0 ? 1 &+ sizeFraction : 0)
+        guard p[sizeEnd] == UInt8(ascii: "]") else { return nil }
+        // A price is positive when one of its digits is not '0': its key is not that of zero. (A price above one
+        // already read, as asks' later ones are, is.)
+        if checkingPrice, key == Self.zeroKey { return nil }
+        if checkingSize {
+            // A size likewise, from the mask of its digits that are not '0' (its point is none of them).
+            guard (sizeMasks &>> 16) & ((UInt32(1) &<< UInt32(sizeEnd &- sizeStart)) &- 1) != 0 else { return nil }
+        }
+        i = sizeEnd &+ 1
+        return LevelDigits(key: key, priceStart: priceStart, priceWhole: priceWhole, priceFraction: priceFraction,
+                           sizeStart: sizeStart, sizeWhole: sizeWhole, sizeFraction: sizeFraction)
+    }
+
+    /// The value of a number whose digits ``maskedLevel(checkingPrice:checkingSize:)`` found.
+    @inline(__always) private func maskedValue(_ start: Int, whole: Int, fraction: Int) -> Decimal {
+        let mantissa = Self.value(Self.load(p + start), digits: whole) &* integerPowers[fraction]
+            &+ Self.value(Self.load(p + (start &+ whole &+ 1)), digits: fraction)
+        return Decimal(mantissa: mantissa, fractionDigits: fraction, negative: false)
+    }
+
     /// - Parameter spaced: whether spaces may stand between tokens; without, a space fails the read.
     @inline(__always) private mutating func readValidLevels(descending: Bool, spaced: Bool) -> BookLevel? {
         guard take(UInt8(ascii: "[")) else { return nil }
         var best: BookLevel?
         // Prices compared as their digits (``Decimal/scaled``), without a division for each.
         var previous: UInt64 = 0
-        // In the fast path below, prices compared as text (``orderKey(_:whole:fraction:)``); `keyed` while the
-        // last price read is there, not in `previous`. The fast path, once left, is not taken again (it needs 40
-        // bytes ahead, and the position only grows).
-        var previousKey: UInt128 = 0
-        var keyed = false
-        while true {
-            if !spaced, i &+ 40 <= readable {
-                // A level with room for its longest form ahead (`[` 15 `,` 15 `]` and the words read past them):
-                // each number's runs of digits found in a 16-byte mask of its digits, not a scan of each word.
-                guard p[i] == UInt8(ascii: "[") else { return nil }
-                let priceStart = i &+ 1
-                let priceMasks = backstop_digit_masks16(p + priceStart)
-                guard let (wholeDigits, fractionDigits) = Self.runs(priceMasks, at: p + priceStart) else { return nil }
-                let priceEnd = priceStart &+ wholeDigits &+ (fractionDigits > 0 ? 1 &+ fractionDigits : 0)
-                guard p[priceEnd] == UInt8(ascii: ",") else { return nil }
-                let key = Self.orderKey(p + priceStart, whole: wholeDigits, fraction: fractionDigits)
-                let sizeStart = priceEnd &+ 1
-                let sizeMasks = backstop_digit_masks16(p + sizeStart)
-                guard let (sizeWhole, sizeFraction) = Self.runs(sizeMasks, at: p + sizeStart) else { return nil }
-                let sizeEnd = sizeStart &+ sizeWhole &+ (sizeFraction > 0 ? 1 &+ sizeFraction : 0)
-                // A price is positive when one of its digits is not '0': its key is not that of zero.
-                guard p[sizeEnd] == UInt8(ascii: "]"), key != Self.zeroKey else { return nil }
-                if best == nil {
-                    let priceMantissa = Self.value(Self.load(p + priceStart), digits: wholeDigits)
-                        &* integerPowers[fractionDigits]
-                        &+ Self.value(Self.load(p + (priceStart &+ wholeDigits &+ 1)), digits: fractionDigits)
-                    let sizeMantissa = Self.value(Self.load(p + sizeStart), digits: sizeWhole)
-                        &* integerPowers[sizeFraction]
-                        &+ Self.value(Self.load(p + (sizeStart &+ sizeWhole &+ 1)), digits: sizeFraction)
-                    guard sizeMantissa > 0 else { return nil }
-                    best = BookLevel(
-                        price: Decimal(mantissa: priceMantissa, fractionDigits: fractionDigits, negative: false).value,
-                        size: Decimal(mantissa: sizeMantissa, fractionDigits: sizeFraction, negative: false).value)
-                } else {
-                    // A size is positive when one of its digits is not '0'.
-                    let positions = (UInt32(1) &<< UInt32(sizeWhole)) &- 1
-                        | ((UInt32(1) &<< UInt32(sizeFraction)) &- 1) &<< UInt32(sizeWhole &+ 1)
-                    guard (sizeMasks &>> 16) & positions != 0 else { return nil }
-                    if descending ? key >= previousKey : key <= previousKey { return nil }
-                }
-                previousKey = key
-                keyed = true
-                i = sizeEnd &+ 1
-                if p[i] == UInt8(ascii: ",") {
+        if !spaced, i &+ 40 <= readable {
+            // Levels with room ahead, read from digit masks (the first for its values, the others only checked),
+            // their prices compared as text (``orderKey(_:whole:fraction:)``).
+            guard let first = maskedLevel(checkingPrice: true, checkingSize: false) else { return nil }
+            let size = maskedValue(first.sizeStart, whole: first.sizeWhole, fraction: first.sizeFraction)
+            guard size.mantissa > 0 else { return nil }
+            best = BookLevel(
+                price: maskedValue(first.priceStart, whole: first.priceWhole, fraction: first.priceFraction).value,
+                size: size.value)
+            var previousKey = first.key
+            while true {
+                if p[i] == UInt8(ascii: "]") {
                     i &+= 1
-                    continue
+                    return best
                 }
-                guard p[i] == UInt8(ascii: "]") else { return nil }
+                guard p[i] == UInt8(ascii: ",") else { return nil }
                 i &+= 1
-                return best
+                guard i &+ 40 <= readable else {
+                    // The rest by the loop below (a reader without padding after its bytes, near their end).
+                    previous = Self.scaled(key: previousKey)
+                    break
+                }
+                guard let level = maskedLevel(checkingPrice: descending, checkingSize: true) else { return nil }
+                if descending ? level.key >= previousKey : level.key <= previousKey { return nil }
+                previousKey = level.key
             }
+        }
+        // A level at a time, each number read by ``decimal()``.
+        while true {
             if spaced { skipSpaces() }
             guard take(UInt8(ascii: "[")) else { return nil }
             if spaced { skipSpaces() }
@@ -127,10 +157,6 @@ extension CompactScanner {
             guard take(UInt8(ascii: ",")) else { return nil }
             if spaced { skipSpaces() }
             let scaled = price.scaled
-            if keyed {
-                previous = Self.scaled(key: previousKey)
-                keyed = false
-            }
             guard let size = decimal(), !size.negative, size.mantissa > 0 else { return nil }
             if best == nil {
                 best = BookLevel(price: price.value, size: size.value)

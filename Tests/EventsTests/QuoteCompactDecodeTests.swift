@@ -259,6 +259,48 @@ struct QuoteCompactDecodeTests {
         #expect(key("0", "0000001") != CompactScanner.zeroKey && key("1", "") != CompactScanner.zeroKey)
     }
 
+    @Test func levelsReadTheSameWithAndWithoutPaddingAfterThem() {
+        // Levels alone, as their last bytes: without padding the last ones (within 40 bytes of the end) are read a
+        // number at a time after the first ones were read from digit masks; with padding all from masks. Both give
+        // what the levels' values say (computed here from the numbers as Swift parses them), and stop at the end.
+        var r = Random(state: 29)
+        var valid = 0
+        for _ in 0..<40_000 {
+            let descending = r.below(2) == 0
+            // Prices in ticks of 10^-3 (at most seven digits before the point), so their text stays short.
+            var ticks = 1_000 + r.below(9_000_000_000)
+            var texts: [(String, String)] = []
+            for _ in 0..<(1 + r.below(8)) {
+                let size = r.below(30) == 0 ? ["0", "0.0", "00.000"][r.below(3)] : String(Double(1 + r.below(99_999)) / 100)
+                texts.append((r.below(30) == 0 ? "0" : String(Double(ticks) / 1_000), size))
+                let step = r.below(4) * [1, 10, 100, 1_000][r.below(4)]
+                ticks += descending ? -step : step
+            }
+            let text = "[" + texts.map { "[\($0.0),\($0.1)]" }.joined(separator: ",") + "]"
+            let values = texts.map { (Double($0.0)!, Double($0.1)!) }
+            let ordered = zip(values, values.dropFirst()).allSatisfy { descending ? $0.0 > $1.0 : $0.0 < $1.0 }
+            let expected = ordered && values.allSatisfy { $0.0 > 0 && $0.1 > 0 }
+            if expected { valid += 1 }
+            let bytes = Array(text.utf8)
+            let plain = bytes.withUnsafeBufferPointer { buffer -> (BookLevel?, Int) in
+                var s = CompactScanner(p: buffer.baseAddress!, n: buffer.count)
+                return (s.validLevels(descending: descending), s.i)
+            }
+            let padded = (bytes + Array(repeating: 0, count: CompactScanner.padding)).withUnsafeBufferPointer {
+                buffer -> (BookLevel?, Int) in
+                var s = CompactScanner(p: buffer.baseAddress!, n: bytes.count, padding: CompactScanner.padding)
+                return (s.validLevels(descending: descending), s.i)
+            }
+            #expect((plain.0 != nil) == expected && (padded.0 != nil) == expected, "\(text)")
+            if expected {
+                let best = BookLevel(price: values[0].0, size: values[0].1)
+                #expect(plain.0 == best && padded.0 == best && plain.1 == bytes.count && padded.1 == bytes.count,
+                        "\(text)")
+            }
+        }
+        #expect(valid > 10_000)
+    }
+
     @Test func pricesEqualInValueAreNotInOrderWhateverTheirText() {
         // The same price twice, written differently (trailing or leading zeros), is not strictly ordered; the
         // compact reader agrees with the general one with the levels far from the end and at the end.
