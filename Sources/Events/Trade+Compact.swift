@@ -11,9 +11,79 @@ extension Trade {
     }
 
     /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
+    ///
+    /// Read from a copy on the stack followed by ``CompactScanner/padding`` zero bytes (as quotes are): first as
+    /// written in the usual key order, then, for anything else, with keys in any order.
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Trade? {
-        guard let base = bytes.baseAddress, bytes.count > 0 else { return nil }
-        var s = CompactScanner(p: base.assumingMemoryBound(to: UInt8.self), n: bytes.count)
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return nil }
+        let count = bytes.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count &+ CompactScanner.padding) { buffer in
+            let base = buffer.baseAddress!
+            UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: count)
+            (base + count).initialize(repeating: 0, count: CompactScanner.padding)
+            if let trade = decodeInUsualOrder(padded: UnsafePointer(base), bytes, symbols: &symbols) { return trade }
+            return decodeAnyOrder(padded: UnsafePointer(base), bytes, symbols: &symbols)
+        }
+    }
+
+    /// The trade of `bytes` when they are written exactly as producers usually write one —
+    /// `{"instrument":…,"ts":…,"id":…,"price":…,"size":…,"side":…}`, optionally `"buyer"`, `"seller"` and `"fee"`
+    /// in that order before the brace, no whitespace — read in that order without looking keys up; nil for
+    /// anything else (which ``decodeAnyOrder(padded:_:symbols:)`` then reads from the start: this takes nothing it
+    /// would not take, with the same values).
+    @inline(__always)
+    private static func decodeInUsualOrder(
+        padded p: UnsafePointer<UInt8>, _ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable
+    ) -> Trade? {
+        var s = CompactScanner(p: p, n: bytes.count, padding: CompactScanner.padding)
+        guard s.takeText(CompactScanner.word(#"{"instru"#), CompactScanner.word(#"ment":"#), 14),
+              let instrument = s.symbol(symbols: &symbols),
+              s.takeText(CompactScanner.word(#","ts":"#), 0, 6), let ts = s.integer(),
+              s.takeText(CompactScanner.word(#","id":"#), 0, 6), let id = s.asciiString(),
+              s.takeText(CompactScanner.word(#","price""#), CompactScanner.word(":"), 9), let price = s.number(),
+              s.takeText(CompactScanner.word(#","size":"#), 0, 8), let size = s.number(),
+              s.takeText(CompactScanner.word(#","side":"#), 0, 8)
+        else { return nil }
+        let side: Side
+        if s.takeBytes("\"buy\"") {
+            side = .buy
+        } else if s.takeBytes("\"sell\"") {
+            side = .sell
+        } else {
+            return nil
+        }
+        var buyer: String?, seller: String?, fee: Double?
+        if s.takeText(CompactScanner.word(#","buyer""#), CompactScanner.word(":"), 9), !s.takeNull() {
+            guard let v = s.asciiString() else { return nil }
+            buyer = v
+        }
+        if s.takeText(CompactScanner.word(#","seller"#), CompactScanner.word(#"":"#), 10), !s.takeNull() {
+            guard let v = s.asciiString() else { return nil }
+            seller = v
+        }
+        if s.takeText(CompactScanner.word(#","fee":"#), 0, 7), !s.takeNull() {
+            guard let v = s.number() else { return nil }
+            fee = v
+        }
+        // What ``Trade/validate()`` checks; numbers here are finite.
+        guard s.take(UInt8(ascii: "}")), s.i == s.n, !instrument.string.isEmpty, ts >= 0, !id.isEmpty,
+              !(buyer?.isEmpty ?? false), !(seller?.isEmpty ?? false), price > 0, size > 0
+        else { return nil }
+        if let buyer, let seller, buyer == seller { return nil }
+        var trade = Trade(instrument: instrument.string, ts: ts, id: id, price: price, size: size, side: side,
+                          buyer: buyer, seller: seller, fee: fee)
+        trade.instrumentNumber = instrument.number
+        trade.received = Array(bytes)
+        return trade
+    }
+
+    /// The trade of `bytes` with known keys in any order, read from their copy at `p` (followed by
+    /// ``CompactScanner/padding`` zero bytes).
+    @inline(__always)
+    private static func decodeAnyOrder(
+        padded p: UnsafePointer<UInt8>, _ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable
+    ) -> Trade? {
+        var s = CompactScanner(p: p, n: bytes.count, padding: CompactScanner.padding)
         var instrumentNumber: Int16 = -1
         var instrument: String?, id: String?, side: Side?, buyer: String?, seller: String?
         var ts: Int64 = 0
