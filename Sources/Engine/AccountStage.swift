@@ -94,12 +94,16 @@ public struct AccountStage: Sendable {
         guard accounts[id] != nil else { return }
         // Cached slots, so that recomputations index arrays instead of hashing symbols.
         accounts[id]!.account.bind(to: market)
-        let state = accounts[id]!
-        for p in state.account.positions {
+        noteConcerned(id, accounts[id]!.account)
+    }
+
+    /// Adds account `id` to the accounts concerned by each instrument whose mark it depends on (``concerned``).
+    private mutating func noteConcerned(_ id: String, _ account: Account) {
+        for p in account.positions {
             concerned[p.instrument, default: []].insert(id)
-            if let reference = market.instrument(p.instrument)?.reference { concerned[reference, default: []].insert(id) }
+            if let reference = market.reference(of: p) { concerned[reference, default: []].insert(id) }
         }
-        for b in state.account.balances where b.asset != "USD" {
+        for b in account.balances where b.asset != "USD" {
             if let instrument = configuration.collateral[b.asset]?.instrument { concerned[instrument, default: []].insert(id) }
         }
     }
@@ -236,10 +240,26 @@ extension AccountStage {
     /// - Throws: ``DecodeError`` for a value this version cannot read.
     public mutating func restoreState(of id: String, from bytes: UnsafeRawBufferPointer?) throws(DecodeError) {
         guard let bytes, bytes.count > 0 else { accounts[id] = nil; return }
-        var r = JSONReader(bytes)
+        if let stored = Self.readStateAsWritten(bytes) {
+            restore(id, stored)
+        } else {
+            restore(id, try Self.readState(bytes))
+        }
+    }
+
+    /// An account's changelog value, read.
+    struct StoredState {
         var state = AccountState()
-        var mode = MarginMode.standard, level = MarginLevel.ok
-        var balances: [(String, Double)] = [], positions: [(String, Double, Double)] = []
+        var mode = MarginMode.standard
+        var level = MarginLevel.ok
+        var balances: [(String, Double)] = []
+        var positions: [(String, Double, Double)] = []
+    }
+
+    /// A changelog value with its keys in any order (unknown ones skipped).
+    static func readState(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> StoredState {
+        var r = JSONReader(bytes)
+        var stored = StoredState()
         try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
             if key == "v" {
                 let v = try r.readInt64()
@@ -247,11 +267,11 @@ extension AccountStage {
             } else if key == "mode" {
                 let text = try r.readString()
                 guard let m = MarginMode(rawValue: text) else { throw DecodeError(.invalidValue, "mode '\(text)'") }
-                mode = m
+                stored.mode = m
             } else if key == "level" {
                 let text = try r.readString()
                 guard let l = MarginLevel(rawValue: text) else { throw DecodeError(.invalidValue, "level '\(text)'") }
-                level = l
+                stored.level = l
             } else if key == "balances" {
                 try r.readArray { (r: inout JSONReader) throws(DecodeError) in
                     var asset = "", amount = 0.0, i = 0
@@ -259,7 +279,7 @@ extension AccountStage {
                         if i == 0 { asset = try r.readString() } else { amount = try r.readDouble() }
                         i += 1
                     }
-                    balances.append((asset, amount))
+                    stored.balances.append((asset, amount))
                 }
             } else if key == "positions" {
                 try r.readArray { (r: inout JSONReader) throws(DecodeError) in
@@ -272,10 +292,10 @@ extension AccountStage {
                         }
                         i += 1
                     }
-                    positions.append((instrument, size, entry))
+                    stored.positions.append((instrument, size, entry))
                 }
             } else if key == "snapshot_ts" {
-                state.lastSnapshotTs = try r.readInt64()
+                stored.state.lastSnapshotTs = try r.readInt64()
             } else if key == "snapshot" {
                 var numbers: [Double] = [], exposure = false, snapshotMode = MarginMode.standard, i = 0
                 try r.readArray { (r: inout JSONReader) throws(DecodeError) in
@@ -287,26 +307,105 @@ extension AccountStage {
                     i += 1
                 }
                 guard numbers.count == 3 else { throw DecodeError(.invalidValue, "snapshot needs 3 numbers") }
-                state.lastSnapshot = MarginSummary(equity: numbers[0], maintenance: numbers[1], initial: numbers[2],
-                                                   hasExposure: exposure, mode: snapshotMode)
+                stored.state.lastSnapshot = MarginSummary(equity: numbers[0], maintenance: numbers[1],
+                                                          initial: numbers[2], hasExposure: exposure, mode: snapshotMode)
             } else if key == "id_ts" {
-                state.idTs = try r.readInt64()
+                stored.state.idTs = try r.readInt64()
             } else if key == "id_uses" {
                 try r.readObject { (r: inout JSONReader, key: JSONKey) throws(DecodeError) in
-                    state.idUses[key.string] = Int(try r.readInt64())
+                    stored.state.idUses[key.string] = Int(try r.readInt64())
                 }
             } else {
                 try r.skipValue()
             }
         }
+        return stored
+    }
+
+    /// A changelog value exactly as ``encodedState(of:)`` writes it — its keys in that order, no whitespace —
+    /// read in that order, without a closure per value; nil for anything else, which ``readState(_:)`` then reads
+    /// (this takes nothing it would not take, with the same values).
+    static func readStateAsWritten(_ bytes: UnsafeRawBufferPointer) -> StoredState? {
+        var r = JSONReader(bytes)
+        var stored = StoredState()
+        do throws(DecodeError) {
+            guard r.matchLiteral(#"{"v":1,"mode":"#), let mode = MarginMode(rawValue: try r.readString()),
+                  r.matchLiteral(#","level":"#), let level = MarginLevel(rawValue: try r.readString()),
+                  r.matchLiteral(#","balances":["#) else { return nil }
+            (stored.mode, stored.level) = (mode, level)
+            if !r.matchLiteral("]") {
+                repeat {
+                    guard r.matchLiteral("[") else { return nil }
+                    let asset = try r.readString()
+                    guard r.matchLiteral(",") else { return nil }
+                    let amount = try r.readDouble()
+                    guard r.matchLiteral("]") else { return nil }
+                    stored.balances.append((asset, amount))
+                } while r.matchLiteral(",")
+                guard r.matchLiteral("]") else { return nil }
+            }
+            guard r.matchLiteral(#","positions":["#) else { return nil }
+            if !r.matchLiteral("]") {
+                repeat {
+                    guard r.matchLiteral("[") else { return nil }
+                    let instrument = try r.readString()
+                    guard r.matchLiteral(",") else { return nil }
+                    let size = try r.readDouble()
+                    guard r.matchLiteral(",") else { return nil }
+                    let entry = try r.readDouble()
+                    guard r.matchLiteral("]") else { return nil }
+                    stored.positions.append((instrument, size, entry))
+                } while r.matchLiteral(",")
+                guard r.matchLiteral("]") else { return nil }
+            }
+            if r.matchLiteral(#","snapshot_ts":"#) { stored.state.lastSnapshotTs = try r.readInt64() }
+            if r.matchLiteral(#","snapshot":["#) {
+                let equity = try r.readDouble()
+                guard r.matchLiteral(",") else { return nil }
+                let maintenance = try r.readDouble()
+                guard r.matchLiteral(",") else { return nil }
+                let initial = try r.readDouble()
+                guard r.matchLiteral(",") else { return nil }
+                let exposure = try r.readBool()
+                guard r.matchLiteral(",") else { return nil }
+                let mode = MarginMode(rawValue: try r.readString()) ?? .standard
+                guard r.matchLiteral("]") else { return nil }
+                stored.state.lastSnapshot = MarginSummary(equity: equity, maintenance: maintenance, initial: initial,
+                                                          hasExposure: exposure, mode: mode)
+            }
+            if r.matchLiteral(#","id_ts":"#) {
+                stored.state.idTs = try r.readInt64()
+                guard r.matchLiteral(#","id_uses":{"#) else { return nil }
+                if !r.matchLiteral("}") {
+                    repeat {
+                        let kind = try r.readString()
+                        guard r.matchLiteral(":") else { return nil }
+                        stored.state.idUses[kind] = Int(try r.readInt64())
+                    } while r.matchLiteral(",")
+                    guard r.matchLiteral("}") else { return nil }
+                }
+            }
+            guard r.matchLiteral("}") else { return nil }
+            try r.expectEnd()
+        } catch {
+            return nil
+        }
+        return stored
+    }
+
+    /// Rebuilds account `id` from what its changelog value holds.
+    private mutating func restore(_ id: String, _ stored: StoredState) {
+        var state = stored.state
         // Rebuilt through the account's own operations, so the order of balances and positions (and with it
         // every sum) is the one it had.
-        var account = Account(mode: mode)
-        for (asset, amount) in balances { account.apply(.deposit(asset: asset, amount: amount)) }
-        for (instrument, size, entry) in positions { account.apply(.position(instrument: instrument, size: size, entryPrice: entry)) }
-        account.level = level
+        var account = Account(mode: stored.mode)
+        for (asset, amount) in stored.balances { account.apply(.deposit(asset: asset, amount: amount)) }
+        for (instrument, size, entry) in stored.positions { account.apply(.position(instrument: instrument, size: size, entryPrice: entry)) }
+        account.level = stored.level
+        // Bound and indexed before it is stored: the account is looked up by its id once, to store it.
+        account.bind(to: market)
+        noteConcerned(id, account)
         state.account = account
         accounts[id] = state
-        index(id)
     }
 }

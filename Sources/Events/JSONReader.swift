@@ -84,11 +84,13 @@ public struct JSONReader {
         return true
     }
 
-    mutating func matchLiteral(_ literal: StaticString) -> Bool {
+    /// Whether the next bytes are `literal` (no whitespace skipped); if so, moves past them.
+    public mutating func matchLiteral(_ literal: StaticString) -> Bool {
         let n = literal.utf8CodeUnitCount
-        guard position + n <= bytes.count else { return false }
-        let p = literal.utf8Start
-        for i in 0..<n where bytes[position + i] != p[i] { return false }
+        guard position + n <= bytes.count, let base = bytes.baseAddress else { return false }
+        // Within the bytes (checked above): read without a bounds check per byte.
+        let p = literal.utf8Start, q = base + position
+        for i in 0..<n where q.load(fromByteOffset: i, as: UInt8.self) != p[i] { return false }
         position += n
         return true
     }

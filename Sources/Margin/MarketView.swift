@@ -150,6 +150,12 @@ public struct MarketView: Sendable {
     /// Whether a stress severity selects the stressed parameters.
     @inline(__always) func isStressed(_ severity: Int) -> Bool { severity >= configuration.stress.minSeverity }
 
+    /// The `reference` of a position's instrument, found through the position's cached slot when it is bound.
+    public func reference(of position: Account.Position) -> String? {
+        let s = resolve(position.slot, position.instrument)
+        return s >= 0 ? instruments[s]?.reference : nil
+    }
+
     /// The slot of a position's instrument: the cached `slot` when it still names `symbol`, else a lookup;
     /// −1 when the market has never seen the symbol.
     @inline(__always) func resolve(_ slot: Int32, _ symbol: String) -> Int {

@@ -246,3 +246,108 @@ struct AccountTaskTests {
         #expect(ids.contains { $0.hasSuffix(":5:2") }, "the second event of a kind at ts 5 carries :2 (\(ids))")
     }
 }
+
+@Suite("Account changelog values: the reader of the written order agrees with the reader of any order")
+struct AccountChangelogReaderTests {
+    /// A deterministic generator (SplitMix64), so a failure reproduces.
+    struct Random {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func double() -> Double {
+            [Double(below(1_000_000)), Double(below(1_000_000)) / 7, -Double(below(1_000)) / 3, 1e-5, 1.7e300][below(5)]
+        }
+    }
+
+    /// Every key of a changelog value, as `encodedState(of:)` writes them (optional ones sometimes left out).
+    static func fields(_ r: inout Random) -> [(String, String)] {
+        func number(_ x: Double) -> String { "\(x)" }
+        var fields: [(String, String)] = [
+            ("v", "1"), ("mode", ["\"standard\"", "\"portfolio\""][r.below(2)]),
+            ("level", "\"" + MarginLevel.allCases[r.below(MarginLevel.allCases.count)].rawValue + "\""),
+            ("balances", "[" + (0..<r.below(4)).map { k in "[\"\(["USD", "BTC", "ETH"][k % 3])\",\(number(r.double()))]" }
+                .joined(separator: ",") + "]"),
+            ("positions", "[" + (0..<r.below(5)).map { k in "[\"P\(k)-PERP\",\(number(r.double())),\(number(r.double()))]" }
+                .joined(separator: ",") + "]"),
+        ]
+        if r.below(2) == 0 { fields.append(("snapshot_ts", String(r.below(1_000_000)))) }
+        if r.below(2) == 0 {
+            fields.append(("snapshot", "[\(number(r.double())),\(number(r.double())),\(number(r.double())),"
+                + "\(r.below(2) == 0),\"\(["standard", "portfolio"][r.below(2)])\"]"))
+        }
+        if r.below(2) == 0 {
+            fields.append(("id_ts", String(r.below(1_000_000))))
+            fields.append(("id_uses", "{" + (0..<r.below(3)).map { k in "\"\(["ok", "snapshot", "warning"][k])\":\(1 + r.below(3))" }
+                .joined(separator: ",") + "}"))
+        }
+        return fields
+    }
+
+    static func text(_ fields: [(String, String)], spaced: Bool = false) -> [UInt8] {
+        let sep = spaced ? " " : ""
+        return Array(("{" + fields.map { "\"\($0.0)\":\(sep)\($0.1)" }.joined(separator: "," + sep) + "}").utf8)
+    }
+
+    static func same(_ a: AccountStage.StoredState, _ b: AccountStage.StoredState) -> Bool {
+        a.mode == b.mode && a.level == b.level
+            && a.balances.map(\.0) == b.balances.map(\.0) && a.balances.map(\.1) == b.balances.map(\.1)
+            && a.positions.map(\.0) == b.positions.map(\.0) && a.positions.map(\.1) == b.positions.map(\.1)
+            && a.positions.map(\.2) == b.positions.map(\.2)
+            && a.state.lastSnapshotTs == b.state.lastSnapshotTs && a.state.lastSnapshot == b.state.lastSnapshot
+            && a.state.idTs == b.state.idTs && a.state.idUses == b.state.idUses
+    }
+
+    @Test func writtenOrderReadAsAnyOrderReadsIt() throws {
+        var r = Random(state: 31)
+        for _ in 0..<20_000 {
+            let fields = Self.fields(&r)
+            let written = Self.text(fields)
+            try written.withUnsafeBytes { buffer in
+                let fast = try #require(AccountStage.readStateAsWritten(buffer), "\(String(decoding: written, as: UTF8.self))")
+                #expect(Self.same(fast, try AccountStage.readState(buffer)))
+            }
+            // Reordered, spaced, with an unknown key or cut short: not the written form; the general reader decides.
+            var other = fields
+            switch r.below(4) {
+            case 0: other.swapAt(0, 1 + r.below(other.count - 1))
+            case 1: other.insert(("venue", "{\"a\":[1,2]}"), at: r.below(other.count + 1))
+            case 2: break
+            default: other = Array(other.dropLast())
+            }
+            var bytes = Self.text(other, spaced: r.below(2) == 0)
+            if r.below(8) == 0 { bytes.removeLast(1 + r.below(bytes.count - 1)) }
+            bytes.withUnsafeBytes { buffer in
+                let general = Result { () throws(DecodeError) in try AccountStage.readState(buffer) }
+                if let fast = AccountStage.readStateAsWritten(buffer) {
+                    // Only what is still the written form (e.g. the last optional key dropped) is taken.
+                    #expect((try? general.get()).map { Self.same(fast, $0) } == true)
+                }
+            }
+        }
+    }
+
+    @Test func aStateWrittenByTheStageIsRestoredByteForByte() throws {
+        var stage = AccountStage(configuration: MarginConfiguration())
+        stage.define(Instrument(symbol: "BTC-PERP", kind: .perpetual, underlying: "BTC", multiplier: 1,
+                                tiers: [MarginTier(cap: 1e12, imr: 0.02, mmr: 0.01)]))
+        let origin = Origin(topic: "accounts", partition: 0, offset: 0)
+        for e in [AccountEvent(account: "a", ts: 1, id: "D", change: .deposit(asset: "USD", amount: 12_345.678901234)),
+                  AccountEvent(account: "a", ts: 2, id: "P", change: .position(instrument: "BTC-PERP", size: -0.3, entryPrice: 64_000.5))] {
+            stage.apply(e, origin: origin, emit: { _ in })
+        }
+        let value = try #require(stage.encodedState(of: "a"))
+        try value.withUnsafeBytes { buffer in
+            #expect(AccountStage.readStateAsWritten(buffer) != nil, "the stage's own values take the written-order reader")
+            var restored = AccountStage(configuration: MarginConfiguration())
+            restored.define(try #require(stage.instrument("BTC-PERP")))
+            try restored.restoreState(of: "a", from: buffer)
+            #expect(restored.encodedState(of: "a") == value)
+        }
+    }
+}
