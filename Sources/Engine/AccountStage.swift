@@ -322,7 +322,8 @@ extension AccountStage {
         return stored
     }
 
-    /// A changelog value exactly as ``encodedState(of:)`` writes it — its keys in that order, no whitespace —
+    /// A changelog value as ``encodedState(of:)`` writes it — its keys in that order, no whitespace around keys
+    /// and punctuation (the value readers skip it before a value, as in the general reader) —
     /// read in that order, without a closure per value; nil for anything else, which ``readState(_:)`` then reads
     /// (this takes nothing it would not take, with the same values).
     static func readStateAsWritten(_ bytes: UnsafeRawBufferPointer) -> StoredState? {

@@ -23,8 +23,8 @@ struct CompactScanner {
         self.readable = n &+ padding
     }
 
-    /// The zero bytes after a copy of the input (``withPaddedCopy(of:_:)``): room for the longest look-ahead of
-    /// any reader (a book level's 40 bytes).
+    /// The zero bytes after the stack copy of an input that `Quote.decodeCompact` and `Trade.decodeCompact` read:
+    /// room for the longest look-ahead of any reader (a book level's 40 bytes).
     static let padding = 48
 
     @inline(__always) mutating func skipWhitespace() {
@@ -68,7 +68,8 @@ struct CompactScanner {
     }
 
     /// Whether the next `length` (at most 16) bytes are the text whose little-endian words are `first` and `rest`
-    /// (zero above the text); if so, moves past them. False too within 16 bytes of the end.
+    /// (zero above the text); if so, moves past them. False too within 16 bytes of `readable` (never, for a copy
+    /// with ``padding`` after it).
     @inline(__always) mutating func takeText(_ first: UInt64, _ rest: UInt64, _ length: Int) -> Bool {
         guard i &+ 16 <= readable else { return false }
         let head = Self.load(p + i), tail = Self.load(p + (i &+ 8))
