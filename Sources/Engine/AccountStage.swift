@@ -307,8 +307,9 @@ extension AccountStage {
                     i += 1
                 }
                 guard numbers.count == 3 else { throw DecodeError(.invalidValue, "snapshot needs 3 numbers") }
-                stored.state.lastSnapshot = MarginSummary(equity: numbers[0], maintenance: numbers[1],
-                                                          initial: numbers[2], hasExposure: exposure, mode: snapshotMode)
+                stored.state.lastSnapshot = MarginSummary(
+                    equity: numbers[0], maintenance: numbers[1], initial: numbers[2], hasExposure: exposure,
+                    mode: snapshotMode)
             } else if key == "id_ts" {
                 stored.state.idTs = try r.readInt64()
             } else if key == "id_uses" {
@@ -401,7 +402,9 @@ extension AccountStage {
         // every sum) is the one it had.
         var account = Account(mode: stored.mode)
         for (asset, amount) in stored.balances { account.apply(.deposit(asset: asset, amount: amount)) }
-        for (instrument, size, entry) in stored.positions { account.apply(.position(instrument: instrument, size: size, entryPrice: entry)) }
+        for (instrument, size, entry) in stored.positions {
+            account.apply(.position(instrument: instrument, size: size, entryPrice: entry))
+        }
         account.level = stored.level
         // Bound and indexed before it is stored: the account is looked up by its id once, to store it.
         account.bind(to: market)

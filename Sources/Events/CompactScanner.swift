@@ -23,9 +23,24 @@ struct CompactScanner {
         self.readable = n &+ padding
     }
 
-    /// The zero bytes after the stack copy of an input that `Quote.decodeCompact` and `Trade.decodeCompact` read:
-    /// room for the longest look-ahead of any reader (a book level's 40 bytes).
+    /// The zero bytes after the stack copy of an input that ``withPaddedCopy(of:_:)`` makes: room for the longest
+    /// look-ahead of any reader (a book level's 40 bytes).
     static let padding = 48
+
+    /// `body`'s result for a copy of the `count` bytes at `source` on the stack, followed by ``padding`` zero
+    /// bytes: readers of the copy (a scanner made with `padding`) load words and vectors up to its end, with no
+    /// slower path within a few dozen bytes of the input's end.
+    @inline(__always)
+    static func withPaddedCopy<R>(
+        of source: UnsafeRawPointer, count: Int, _ body: (UnsafePointer<UInt8>) -> R
+    ) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count &+ padding) { buffer in
+            let base = buffer.baseAddress!
+            UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: count)
+            (base + count).initialize(repeating: 0, count: padding)
+            return body(UnsafePointer(base))
+        }
+    }
 
     @inline(__always) mutating func skipWhitespace() {
         while i < n {

@@ -13,17 +13,13 @@ extension Quote {
 
     /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
     ///
-    /// Read from a copy on the stack followed by ``CompactScanner/padding`` zero bytes: the readers' word and
-    /// vector loads then need no slower path within a few dozen bytes of the end (where a quote's last levels are).
+    /// Read from a padded copy (``CompactScanner/withPaddedCopy(of:count:_:)``): no slower path for a quote's last
+    /// levels, near its end.
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Quote? {
         // Levels' text is kept as 32-bit offsets (``Quote/levelsText``).
         guard let source = bytes.baseAddress, bytes.count > 0, UInt32(exactly: bytes.count) != nil else { return nil }
-        let count = bytes.count
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count &+ CompactScanner.padding) { buffer in
-            let base = buffer.baseAddress!
-            UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: count)
-            (base + count).initialize(repeating: 0, count: CompactScanner.padding)
-            return decodeCompact(padded: UnsafePointer(base), bytes, symbols: &symbols)
+        return CompactScanner.withPaddedCopy(of: source, count: bytes.count) { p in
+            decodeCompact(padded: p, bytes, symbols: &symbols)
         }
     }
 
@@ -130,9 +126,11 @@ extension Quote {
               let instrument = s.symbol(symbols: &symbols),
               s.takeText(CompactScanner.word(#","ts":"#), 0, 6), let ts = s.integer(),
               s.takeText(CompactScanner.word(#","bid":"#), 0, 7), let bid = s.number(),
-              s.takeText(CompactScanner.word(#","bid_si"#), CompactScanner.word(#"ze":"#), 12), let bidSize = s.number(),
+              s.takeText(CompactScanner.word(#","bid_si"#), CompactScanner.word(#"ze":"#), 12),
+              let bidSize = s.number(),
               s.takeText(CompactScanner.word(#","ask":"#), 0, 7), let ask = s.number(),
-              s.takeText(CompactScanner.word(#","ask_si"#), CompactScanner.word(#"ze":"#), 12), let askSize = s.number(),
+              s.takeText(CompactScanner.word(#","ask_si"#), CompactScanner.word(#"ze":"#), 12),
+              let askSize = s.number(),
               s.takeText(CompactScanner.word(#","bids":"#), 0, 8)
         else { return nil }
         let bidsStart = s.i

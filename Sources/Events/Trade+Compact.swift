@@ -12,17 +12,13 @@ extension Trade {
 
     /// ``decodeCompact(_:)``, the instrument the one `symbols` keeps for its bytes.
     ///
-    /// Read from a copy on the stack followed by ``CompactScanner/padding`` zero bytes (as quotes are): first as
-    /// written in the usual key order, then, for anything else, with keys in any order.
+    /// Read from a padded copy (``CompactScanner/withPaddedCopy(of:count:_:)``), as quotes are: first as written
+    /// in the usual key order, then, for anything else, with keys in any order.
     static func decodeCompact(_ bytes: UnsafeRawBufferPointer, symbols: inout SymbolTable) -> Trade? {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return nil }
-        let count = bytes.count
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count &+ CompactScanner.padding) { buffer in
-            let base = buffer.baseAddress!
-            UnsafeMutableRawPointer(base).copyMemory(from: source, byteCount: count)
-            (base + count).initialize(repeating: 0, count: CompactScanner.padding)
-            if let trade = decodeInUsualOrder(padded: UnsafePointer(base), bytes, symbols: &symbols) { return trade }
-            return decodeAnyOrder(padded: UnsafePointer(base), bytes, symbols: &symbols)
+        return CompactScanner.withPaddedCopy(of: source, count: bytes.count) { p in
+            if let trade = decodeInUsualOrder(padded: p, bytes, symbols: &symbols) { return trade }
+            return decodeAnyOrder(padded: p, bytes, symbols: &symbols)
         }
     }
 

@@ -249,42 +249,33 @@ struct AccountTaskTests {
 
 @Suite("Account changelog values: the reader of the written order agrees with the reader of any order")
 struct AccountChangelogReaderTests {
-    /// A deterministic generator (SplitMix64), so a failure reproduces.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func double() -> Double {
-            [Double(below(1_000_000)), Double(below(1_000_000)) / 7, -Double(below(1_000)) / 3, 1e-5, 1.7e300][below(5)]
-        }
-    }
+    typealias Random = RecentTradesTests.Random
 
     /// Every key of a changelog value, as `encodedState(of:)` writes them (optional ones sometimes left out).
     static func fields(_ r: inout Random) -> [(String, String)] {
         func number(_ x: Double) -> String { "\(x)" }
+        func double() -> Double {
+            let choices = [Double(r.below(1_000_000)), Double(r.below(1_000_000)) / 7, -Double(r.below(1_000)) / 3,
+                           1e-5, 1.7e300]
+            return choices[r.below(5)]
+        }
         var fields: [(String, String)] = [
             ("v", "1"), ("mode", ["\"standard\"", "\"portfolio\""][r.below(2)]),
             ("level", "\"" + MarginLevel.allCases[r.below(MarginLevel.allCases.count)].rawValue + "\""),
-            ("balances", "[" + (0..<r.below(4)).map { k in "[\"\(["USD", "BTC", "ETH"][k % 3])\",\(number(r.double()))]" }
+            ("balances", "[" + (0..<r.below(4)).map { k in "[\"\(["USD", "BTC", "ETH"][k % 3])\",\(number(double()))]" }
                 .joined(separator: ",") + "]"),
-            ("positions", "[" + (0..<r.below(5)).map { k in "[\"P\(k)-PERP\",\(number(r.double())),\(number(r.double()))]" }
+            ("positions", "[" + (0..<r.below(5)).map { k in "[\"P\(k)-PERP\",\(number(double())),\(number(double()))]" }
                 .joined(separator: ",") + "]"),
         ]
         if r.below(2) == 0 { fields.append(("snapshot_ts", String(r.below(1_000_000)))) }
         if r.below(2) == 0 {
-            fields.append(("snapshot", "[\(number(r.double())),\(number(r.double())),\(number(r.double())),"
+            fields.append(("snapshot", "[\(number(double())),\(number(double())),\(number(double())),"
                 + "\(r.below(2) == 0),\"\(["standard", "portfolio"][r.below(2)])\"]"))
         }
         if r.below(2) == 0 {
             fields.append(("id_ts", String(r.below(1_000_000))))
-            fields.append(("id_uses", "{" + (0..<r.below(3)).map { k in "\"\(["ok", "snapshot", "warning"][k])\":\(1 + r.below(3))" }
-                .joined(separator: ",") + "}"))
+            let uses = (0..<r.below(3)).map { k in "\"\(["ok", "snapshot", "warning"][k])\":\(1 + r.below(3))" }
+            fields.append(("id_uses", "{" + uses.joined(separator: ",") + "}"))
         }
         return fields
     }
@@ -309,7 +300,8 @@ struct AccountChangelogReaderTests {
             let fields = Self.fields(&r)
             let written = Self.text(fields)
             try written.withUnsafeBytes { buffer in
-                let fast = try #require(AccountStage.readStateAsWritten(buffer), "\(String(decoding: written, as: UTF8.self))")
+                let fast = try #require(AccountStage.readStateAsWritten(buffer),
+                                        "\(String(decoding: written, as: UTF8.self))")
                 #expect(Self.same(fast, try AccountStage.readState(buffer)))
             }
             // Reordered, spaced, with an unknown key or cut short: not the written form; the general reader decides.
@@ -338,12 +330,14 @@ struct AccountChangelogReaderTests {
                                 tiers: [MarginTier(cap: 1e12, imr: 0.02, mmr: 0.01)]))
         let origin = Origin(topic: "accounts", partition: 0, offset: 0)
         for e in [AccountEvent(account: "a", ts: 1, id: "D", change: .deposit(asset: "USD", amount: 12_345.678901234)),
-                  AccountEvent(account: "a", ts: 2, id: "P", change: .position(instrument: "BTC-PERP", size: -0.3, entryPrice: 64_000.5))] {
+                  AccountEvent(account: "a", ts: 2, id: "P",
+                               change: .position(instrument: "BTC-PERP", size: -0.3, entryPrice: 64_000.5))] {
             stage.apply(e, origin: origin, emit: { _ in })
         }
         let value = try #require(stage.encodedState(of: "a"))
         try value.withUnsafeBytes { buffer in
-            #expect(AccountStage.readStateAsWritten(buffer) != nil, "the stage's own values take the written-order reader")
+            #expect(AccountStage.readStateAsWritten(buffer) != nil,
+                    "the stage's own values take the written-order reader")
             var restored = AccountStage(configuration: MarginConfiguration())
             restored.define(try #require(stage.instrument("BTC-PERP")))
             try restored.restoreState(of: "a", from: buffer)
