@@ -145,7 +145,7 @@ public struct OutputRecord: Sendable, Equatable {
     public var origin: Origin
     /// A mark's or a fill's record as a value too, for a stage downstream in the same process (the backtest's
     /// account stage): boxed, so that a record is 64 bytes to build, pass and destroy (inline, the two took 240).
-    private var attached: Attached = .none
+    private var attached: Attached
 
     private indirect enum Attached: Sendable, Equatable {
         case none
@@ -158,6 +158,7 @@ public struct OutputRecord: Sendable, Equatable {
         self.key = key
         self.value = value
         self.origin = origin
+        attached = .none
     }
 
     /// The mark, as a value, of a `backstop-marks` record that carries one. A record carries a mark or a fill, not

@@ -23,19 +23,19 @@ public struct Quote: Sendable, Equatable {
     public var ask: Double
     public var askSize: Double
     /// The value as received, for a decoded quote (empty for one built in code): ``levelsText`` indexes it.
-    public internal(set) var received: [UInt8] = []
+    public internal(set) var received: [UInt8]
     /// The bid levels then the ask levels, when kept as values (few fields that need releasing keep a quote cheap
     /// to copy and destroy).
-    private var levels: [BookLevel] = []
+    private var levels: [BookLevel]
     /// ``levelsText`` as bids' start and end, asks' start and end; all zero for none (levels' text is never empty).
-    private var textBounds: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+    private var textBounds: (UInt32, UInt32, UInt32, UInt32)
     /// How many of `levels` are bids; -1 when the levels are kept only as their text in `received` (a quote in
     /// the usual shape, validated while decoding), at ``levelsText``, and read when asked for.
-    private var bidCount: Int32 = -1
+    private var bidCount: Int32
     /// The number of ``instrument`` in the ``SymbolTable`` it was decoded through (``SymbolTable/symbol(_:)``), -1
     /// when it has none there (decoded without a table, by the general reader, or built in code): lets state kept
     /// by symbol be found by index. Not part of the value (`==` ignores it).
-    public internal(set) var instrumentNumber: Int16 = -1
+    public internal(set) var instrumentNumber: Int16
     /// The option's mark implied volatility (annualized, decimal), if given.
     public var iv: Double?
 
@@ -78,14 +78,21 @@ public struct Quote: Sendable, Equatable {
         self.ask = ask
         self.askSize = askSize
         self.iv = iv
+        received = []
+        levels = []
+        textBounds = (0, 0, 0, 0)
+        bidCount = -1
+        instrumentNumber = -1
         setLevels(bids: bids ?? [BookLevel(price: bid, size: bidSize)], asks: asks ?? [BookLevel(price: ask, size: askSize)])
     }
 
     /// A decoded quote whose levels stay in `received` (their ranges `levelsText`), already validated.
-    init(instrument: String, instrumentNumber: Int16, ts: Int64, bid: Double, bidSize: Double, ask: Double,
+    @inline(__always) init(instrument: String, instrumentNumber: Int16, ts: Int64, bid: Double, bidSize: Double, ask: Double,
          askSize: Double, iv: Double?, received: [UInt8], levelsText: (bids: Range<Int>, asks: Range<Int>)) {
         self.instrument = instrument
         self.instrumentNumber = instrumentNumber
+        self.levels = []
+        self.bidCount = -1
         self.ts = ts
         self.bid = bid
         self.bidSize = bidSize
@@ -93,8 +100,15 @@ public struct Quote: Sendable, Equatable {
         self.askSize = askSize
         self.iv = iv
         self.received = received
-        self.levelsText = levelsText
-        precondition(self.levelsText != nil, "levels kept as text need their text's bounds")
+        // Stored as they are (not through the setter, which a call and four narrow stores made slow to read back):
+        // the decoders take no value of 4 GiB or more, and levels' text is never empty.
+        precondition(levelsText.bids.upperBound > 0
+                        && max(levelsText.bids.upperBound, levelsText.asks.upperBound) <= Int(UInt32.max),
+                     "levels kept as text need their text's bounds")
+        textBounds = (UInt32(truncatingIfNeeded: levelsText.bids.lowerBound),
+                      UInt32(truncatingIfNeeded: levelsText.bids.upperBound),
+                      UInt32(truncatingIfNeeded: levelsText.asks.lowerBound),
+                      UInt32(truncatingIfNeeded: levelsText.asks.upperBound))
     }
 
     private mutating func setLevels(bids: [BookLevel], asks: [BookLevel]) {

@@ -66,11 +66,8 @@ extension Trade {
               !(buyer?.isEmpty ?? false), !(seller?.isEmpty ?? false), price > 0, size > 0
         else { return nil }
         if let buyer, let seller, buyer == seller { return nil }
-        var trade = Trade(instrument: instrument.string, ts: ts, id: id, price: price, size: size, side: side,
-                          buyer: buyer, seller: seller, fee: fee)
-        trade.instrumentNumber = instrument.number
-        trade.received = Array(bytes)
-        return trade
+        return Trade(instrument: instrument.string, instrumentNumber: instrument.number, ts: ts, id: id, price: price,
+                     size: size, side: side, buyer: buyer, seller: seller, fee: fee, received: Array(bytes))
     }
 
     /// The trade of `bytes` with known keys in any order, read from their copy at `p` (followed by
@@ -135,11 +132,9 @@ extension Trade {
         }
         guard s.i == s.n, seen & CompactTradeField.required == CompactTradeField.required,
               let instrument, let id, let side else { return nil }
-        var trade = Trade(instrument: instrument, ts: ts, id: id, price: price, size: size, side: side,
-                          buyer: buyer, seller: seller, fee: fee)
+        let trade = Trade(instrument: instrument, instrumentNumber: instrumentNumber, ts: ts, id: id, price: price,
+                          size: size, side: side, buyer: buyer, seller: seller, fee: fee, received: Array(bytes))
         guard (try? trade.validate()) != nil else { return nil }
-        trade.instrumentNumber = instrumentNumber
-        trade.received = Array(bytes)
         return trade
     }
 }

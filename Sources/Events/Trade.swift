@@ -17,7 +17,7 @@ public struct Trade: Sendable, Equatable {
     public var buyer: String?
     public var seller: String?
     /// The value as received, for a decoded trade (empty for one built in code).
-    public internal(set) var received: [UInt8] = []
+    public internal(set) var received: [UInt8]
     public var ts: Int64
     public var price: Double
     public var size: Double
@@ -28,7 +28,7 @@ public struct Trade: Sendable, Equatable {
     /// The number of ``instrument`` in the ``SymbolTable`` it was decoded through (``SymbolTable/symbol(_:)``), -1
     /// when it has none there (decoded without a table, by the general reader, or built in code): lets state kept
     /// by symbol be found by index. Not part of the value (`==` ignores it).
-    public internal(set) var instrumentNumber: Int16 = -1
+    public internal(set) var instrumentNumber: Int16
 
     public init(instrument: String, ts: Int64, id: String, price: Double, size: Double, side: Side,
                 buyer: String? = nil, seller: String? = nil, fee: Double? = nil) {
@@ -41,6 +41,24 @@ public struct Trade: Sendable, Equatable {
         self.buyer = buyer
         self.seller = seller
         self.fee = fee
+        received = []
+        instrumentNumber = -1
+    }
+
+    /// A decoded trade: its fields, the bytes it was read from, and its instrument's number in the decoder's table.
+    init(instrument: String, instrumentNumber: Int16, ts: Int64, id: String, price: Double, size: Double,
+         side: Side, buyer: String?, seller: String?, fee: Double?, received: [UInt8]) {
+        self.instrument = instrument
+        self.instrumentNumber = instrumentNumber
+        self.ts = ts
+        self.id = id
+        self.price = price
+        self.size = size
+        self.side = side
+        self.buyer = buyer
+        self.seller = seller
+        self.fee = fee
+        self.received = received
     }
 
     /// Decodes and validates one `trades` value.

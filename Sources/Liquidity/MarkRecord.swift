@@ -40,11 +40,11 @@ public struct MarkRecord: Sendable, Equatable {
     }
     /// The bid levels then the ask levels, when kept as values (few fields that need releasing keep a mark cheap
     /// to copy and destroy).
-    private var levels: [BookLevel] = []
+    private var levels: [BookLevel]
     /// How many of `levels` are bids; -1 when the levels are read from their text on demand.
-    private var bidCount = -1
+    private var bidCount: Int
     /// The bytes that hold the levels' text, and where in them it is.
-    private var source: [UInt8] = []
+    private var source: [UInt8]
     private var text: (bids: Range<Int>, asks: Range<Int>)?
 
     public init(instrument: String, ts: Int64, mark: Double, iv: Double?, bids: [BookLevel], asks: [BookLevel], stress: Int) {
@@ -53,7 +53,10 @@ public struct MarkRecord: Sendable, Equatable {
         self.mark = mark
         self.iv = iv
         self.stress = stress
-        setLevels(bids: bids, asks: asks)
+        levels = bids + asks
+        bidCount = bids.count
+        source = []
+        text = nil
     }
 
     /// A mark whose levels are the JSON arrays at `bids` and `asks` of `received` (as received in a valid quote,
@@ -65,6 +68,9 @@ public struct MarkRecord: Sendable, Equatable {
         self.mark = mark
         self.iv = iv
         self.stress = stress
+        // Every stored property set once, here (a default value as well would cost the value a copy).
+        levels = []
+        bidCount = -1
         source = received
         text = (bids, asks)
     }
