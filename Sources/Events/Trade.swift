@@ -14,8 +14,10 @@ public struct Trade: Sendable, Equatable {
     // pending envelope) may take to move by register copies rather than `memcpy` (see ``Quote``).
     public var instrument: String
     public var id: String
-    public var buyer: String?
-    public var seller: String?
+    // `Optional<String>`, not `String?`: a `var` of the short form is set to nil before the initializer runs, and
+    // a decoded trade then took a dead copy (a retain and release of each field) on its way out of the decoder.
+    public var buyer: Optional<String>
+    public var seller: Optional<String>
     /// The value as received, for a decoded trade (empty for one built in code).
     public internal(set) var received: [UInt8]
     public var ts: Int64
