@@ -87,7 +87,7 @@ public struct Quote: Sendable, Equatable {
     }
 
     /// A decoded quote whose levels stay in `received` (their ranges `levelsText`), already validated.
-    @inline(__always) init(instrument: String, instrumentNumber: Int16, ts: Int64, bid: Double, bidSize: Double, ask: Double,
+    init(instrument: String, instrumentNumber: Int16, ts: Int64, bid: Double, bidSize: Double, ask: Double,
          askSize: Double, iv: Double?, received: [UInt8], levelsText: (bids: Range<Int>, asks: Range<Int>)) {
         self.instrument = instrument
         self.instrumentNumber = instrumentNumber

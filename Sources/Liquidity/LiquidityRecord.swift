@@ -15,8 +15,10 @@ public struct LiquidityRecord: Sendable, Equatable {
     public var spreadBpsAvg: Double?
     public var microprice: Double?
     public var imbalance: Double?
-    /// Per configured k (bps): Σ price·size·multiplier of the levels within k bps of mid, per side.
-    public var depth: [(bps: Int, bid: Double, ask: Double)]?
+    /// Per configured k (bps): Σ price·size·multiplier of the levels within k bps of mid, per side. (Spelled
+    /// `Optional`, and set in the initializer: a `var` of the short form is set to nil before it runs, which left a
+    /// dead copy of each new record.)
+    public var depth: Optional<[(bps: Int, bid: Double, ask: Double)]>
     public var volume: Double
     public var notional: Double
     public var trades: Int
@@ -50,6 +52,7 @@ public struct LiquidityRecord: Sendable, Equatable {
         self.buyVolume = buyVolume
         self.sellVolume = sellVolume
         self.quotes = quotes
+        depth = nil
     }
 
     /// `<instrument>:metrics:<end>`: a pure function of the input, so replays reproduce it.
