@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import running_broker
-from helpers import (REPO, OutputReader, compare_with_backtest, env_path, feed_and_backtest,
+from helpers import (PATIENT_RUN_ENV, REPO, OutputReader, compare_with_backtest, env_path, feed_and_backtest,
                      feed_part, free_port, parse_line, produce_all, produce_atomically, read_ndjson, stop_process,
                      tail, wait_until_shared, without_last_close)
 
@@ -62,7 +62,8 @@ def test_joining_process_takes_over_a_task_with_its_state(broker, tmp_path):
 
     def start(log: Path) -> None:
         with open(log, "ab") as out:
-            procs.append(subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+            procs.append(subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          env=PATIENT_RUN_ENV))
     try:
         produce_all(broker, feed_part(files, lambda topic, r: topic == "instruments" or r["ts"] < split))
         start(logs[0])

@@ -19,8 +19,9 @@ import uuid
 
 import pytest
 
-from helpers import (OutputReader, compare_with_backtest, env_path, feed_and_backtest, feed_part, parse_line,
-                     produce_atomically, read_ndjson, stop_process, tail, wait_until_shared, without_last_close)
+from helpers import (PATIENT_RUN_ENV, OutputReader, compare_with_backtest, env_path, feed_and_backtest, feed_part,
+                     parse_line, produce_atomically, read_ndjson, stop_process, tail, wait_until_shared,
+                     without_last_close)
 
 BACKSTOP = env_path("BACKSTOP")
 CONFIG = env_path("BACKSTOP_CONFIG")
@@ -51,7 +52,8 @@ def test_two_processes_write_what_one_writes(broker, tmp_path):
             with open(run_log, "wb") as out:
                 procs.append(subprocess.Popen([exe, "run", "--brokers", broker, *config, "--group", group,
                                                "--http-port", "0"],
-                                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+                                              stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                              env=PATIENT_RUN_ENV))
             time.sleep(1.0)
         wait_until_shared(logs, procs)
 
